@@ -1,0 +1,115 @@
+/* Cross-file internals of libnas: allocation through the context, error messages, small containers. */
+#ifndef NAS_CORE_INTERNAL_H
+#define NAS_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "libnas/nas.h"
+
+#define NAS_ERRMSG_CAP 1024
+
+#if defined(__GNUC__)
+#  define NAS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define NAS_PRINTF(f, a)
+#endif
+
+/* Registry entries: copies of the vtables with owned strings. */
+struct nas__searcher_entry { nas_searcher_vtable_t vt; char *name; char *description; };
+struct nas__evaluator_entry { nas_evaluator_vtable_t vt; char *name; char *description; };
+
+struct nas_context {
+    nas_allocator_t alloc;
+    nas_log_fn log_fn;
+    void *log_user_data;
+    int32_t log_level;
+    int32_t num_threads;
+    uint64_t seed;
+    struct nas__searcher_entry *searchers;
+    uint32_t num_searchers, cap_searchers;
+    struct nas__evaluator_entry *evaluators;
+    uint32_t num_evaluators, cap_evaluators;
+    char errmsg[NAS_ERRMSG_CAP];
+};
+
+/* Allocation through the context's hooks. All return NULL on failure (and on size overflow). */
+void *nas__malloc(nas_context_t *ctx, size_t size);
+void *nas__calloc(nas_context_t *ctx, size_t n, size_t size);
+void *nas__realloc(nas_context_t *ctx, void *ptr, size_t size);
+/* Grow *ptr to hold at least `need` elements of `elem` bytes (amortized doubling). */
+bool nas__grow(nas_context_t *ctx, void **ptr, uint32_t *cap, uint32_t need, size_t elem);
+void nas__free(nas_context_t *ctx, void *ptr);
+char *nas__strdup(nas_context_t *ctx, const char *s);
+char *nas__strndup(nas_context_t *ctx, const char *s, size_t n);
+
+/* Write a formatted message into a handle's buffer (NAS_ERRMSG_CAP bytes) and return `st`. */
+nas_status_t nas__fail(char *errbuf, nas_status_t st, const char *fmt, ...) NAS_PRINTF(3, 4);
+nas_status_t nas__vfail(char *errbuf, nas_status_t st, const char *fmt, va_list ap);
+/* Same, into the context's message. */
+nas_status_t nas__ctx_fail(nas_context_t *ctx, nas_status_t st, const char *fmt, ...) NAS_PRINTF(3, 4);
+void nas__logf(nas_context_t *ctx, int32_t level, const char *fmt, ...) NAS_PRINTF(3, 4);
+
+/* Options structs: copy the first min(caller size, ours) bytes over defaults. */
+bool nas__copy_opts(void *dst, size_t dst_size, const void *src, size_t src_size);
+
+/* Names of strategies, evaluators: [a-z0-9_-]+; keys: [A-Za-z0-9_.-]+. */
+bool nas__valid_name(const char *s);
+bool nas__valid_key(const char *s);
+
+/* Registry lookups (NULL if absent). */
+const struct nas__searcher_entry *nas__find_searcher(const nas_context_t *ctx, const char *name);
+const struct nas__evaluator_entry *nas__find_evaluator(const nas_context_t *ctx, const char *name);
+
+/* Seconds on a monotonic clock. */
+double nas__now(void);
+
+/* 64-bit mixing (splitmix64 finalizer) and FNV-1a for strings: stable across platforms. */
+uint64_t nas__mix64(uint64_t x);
+uint64_t nas__hash_bytes(const void *data, size_t n, uint64_t seed);
+
+/* Growable string with JSON helpers. On allocation failure `failed` is set and further appends are no-ops. */
+typedef struct nas__sb {
+    nas_context_t *ctx;
+    char *data;
+    size_t len, cap;
+    bool failed;
+} nas__sb_t;
+
+void nas__sb_init(nas__sb_t *sb, nas_context_t *ctx);
+void nas__sb_free(nas__sb_t *sb);
+void nas__sb_append(nas__sb_t *sb, const char *s, size_t n);
+void nas__sb_puts(nas__sb_t *sb, const char *s);
+void nas__sb_putc(nas__sb_t *sb, char c);
+void nas__sb_printf(nas__sb_t *sb, const char *fmt, ...) NAS_PRINTF(2, 3);
+/* Shortest decimal that reads back as the same double ("nan", "inf", "-inf" for non-finite). */
+void nas__sb_double(nas__sb_t *sb, double v);
+/* JSON string literal with escapes. */
+void nas__sb_json_str(nas__sb_t *sb, const char *s);
+/* JSON number; non-finite values become null. */
+void nas__sb_json_num(nas__sb_t *sb, double v);
+/* Format a double into buf (shortest round-trip), returns length. buf >= 32 bytes. */
+int nas__fmt_double(char *buf, size_t cap, double v);
+
+/* Open-addressing set of 64-bit keys. */
+typedef struct nas__u64set {
+    nas_context_t *ctx;
+    uint64_t *keys;
+    uint8_t *used;
+    size_t count, cap;
+} nas__u64set_t;
+
+void nas__u64set_init(nas__u64set_t *set, nas_context_t *ctx);
+void nas__u64set_free(nas__u64set_t *set);
+/* Insert; *added tells whether the key was new. NAS_E_NOMEM on failure. */
+nas_status_t nas__u64set_insert(nas__u64set_t *set, uint64_t key, bool *added);
+bool nas__u64set_has(const nas__u64set_t *set, uint64_t key);
+
+/* Built-in registration (each in its own file; called from nas_context_create). */
+nas_status_t nas__register_random(nas_context_t *ctx);
+nas_status_t nas__register_grid(nas_context_t *ctx);
+nas_status_t nas__register_table(nas_context_t *ctx);
+
+#endif /* NAS_CORE_INTERNAL_H */

@@ -1,0 +1,155 @@
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void *tu_malloc(void *ud, size_t size)
+{
+    tu_alloc_t *a = ud;
+    a->allocs++;
+    if (a->fail_at && a->allocs == a->fail_at) {
+        a->failures++;
+        return NULL;
+    }
+    void *p = malloc(size);
+    if (p)
+        a->live++;
+    return p;
+}
+
+static void *tu_realloc(void *ud, void *ptr, size_t size)
+{
+    tu_alloc_t *a = ud;
+    a->allocs++;
+    if (a->fail_at && a->allocs == a->fail_at) {
+        a->failures++;
+        return NULL;
+    }
+    void *p = realloc(ptr, size);
+    if (p && !ptr)
+        a->live++;
+    return p;
+}
+
+static void tu_free(void *ud, void *ptr)
+{
+    tu_alloc_t *a = ud;
+    if (ptr)
+        a->live--;
+    free(ptr);
+}
+
+void tu_alloc_hooks(nas_allocator_t *out, tu_alloc_t *state)
+{
+    out->struct_size = sizeof(*out);
+    out->malloc_fn = tu_malloc;
+    out->realloc_fn = tu_realloc;
+    out->free_fn = tu_free;
+    out->user_data = state;
+}
+
+nas_context_t *tu_context(tu_alloc_t *state, uint64_t seed)
+{
+    static nas_allocator_t hooks;
+    tu_alloc_hooks(&hooks, state);
+    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
+    o.allocator = &hooks;
+    o.seed = seed;
+    nas_context_t *ctx = NULL;
+    if (nas_context_create(&ctx, &o) != NAS_OK)
+        return NULL;
+    return ctx;
+}
+
+nas_context_t *tu_context_plain(uint64_t seed)
+{
+    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
+    o.seed = seed;
+    nas_context_t *ctx = NULL;
+    assert_int_equal(nas_context_create(&ctx, &o), NAS_OK);
+    assert_non_null(ctx);
+    return ctx;
+}
+
+const char *tu_src_path(const char *rel)
+{
+    static char buf[4096];
+    const char *root = getenv("NAS_SOURCE_ROOT");
+    if (!root)
+        root = NAS_SOURCE_ROOT;
+    snprintf(buf, sizeof buf, "%s/%s", root, rel);
+    return buf;
+}
+
+const char *tu_tmpdir(void)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "/tmp/nas-test-XXXXXX");
+    if (!mkdtemp(buf))
+        fail_msg("mkdtemp failed");
+    return buf;
+}
+
+int tu_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t n = strlen(text);
+    int rc = fwrite(text, 1, n, f) == n ? 0 : -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+void tu_oom_sweep(tu_oom_body body, void *arg)
+{
+    for (long n = 1; n < 1000000; n++) {
+        tu_alloc_t a = {0};
+        a.fail_at = n;
+        nas_context_t *ctx = tu_context(&a, 7);
+        if (!ctx) {
+            /* The context itself failed to allocate: nothing may leak. */
+            assert_int_equal(a.live, 0);
+            continue;
+        }
+        nas_status_t st = body(ctx, arg);
+        nas_context_destroy(ctx);
+        if (a.live != 0)
+            fail_msg("allocation %ld failing leaked %ld block(s) (status %s)", n, a.live, nas_status_name(st));
+        if (a.failures == 0) {
+            assert_int_equal(st, NAS_OK);
+            return;  /* every allocation point has been failed once */
+        }
+        if (st != NAS_E_NOMEM && st != NAS_OK)
+            fail_msg("allocation %ld failing gave status %s, expected nomem", n, nas_status_name(st));
+    }
+    fail_msg("out-of-memory sweep did not finish");
+}
