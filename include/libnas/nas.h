@@ -8,5 +8,6 @@
 #include "search.h"
 #include "plugin.h"
 #include "experiment.h"
+#include "data.h"
 
 #endif /* LIBNAS_NAS_H */
