@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 /**
- * A parsed experiment file (format: README "Experiment files"). Relative paths in it (the space
+ * A parsed experiment file (format: docs/experiments.md). Relative paths in it (the space
  * file, the output folder, and evaluator or searcher parameters named "path" or ending in "_path"
  * or "_file") are resolved against the experiment file's folder.
  */

@@ -59,7 +59,8 @@ typedef struct nas_dim_info {
 #define NAS_SPACE_MAX_FILE_BYTES (4u << 20)
 
 /**
- * Load a space from a YAML file (format: README "Search spaces").
+ * Load a space from a YAML file (format: docs/spaces.md). Unknown keys are errors; anchors and
+ * aliases are refused; files over NAS_SPACE_MAX_FILE_BYTES are refused before parsing.
  * @param[out] out  the space; NULL on failure
  * @return NAS_OK; NAS_E_IO (unreadable file); NAS_E_PARSE (bad YAML); NAS_E_SPEC (invalid space);
  *         NAS_E_RANGE (over a NAS_SPACE_MAX_* limit); NAS_E_NOMEM. On failure the message,
@@ -77,7 +78,10 @@ NAS_API nas_status_t nas_space_load_string(nas_space_t **out, nas_context_t *ctx
 /**
  * Create an empty space to build through the C API: set a family (nas_space_set_cell() and
  * nas_space_set_macro(), or nas_space_set_chain() and nas_space_add_stage()), add hyperparameters,
- * then nas_space_build(). A space is usable for sampling only after a successful build. Since 0.1.
+ * then nas_space_build(). A space is usable for sampling only after a successful build.
+ * Each builder call validates and copies its spec at once (a failed call changes nothing); errors
+ * go to nas_space_errmsg(). `name` may be NULL (""). Failure messages of this call go to the
+ * context. Since 0.1.
  */
 NAS_API nas_status_t nas_space_create(nas_space_t **out, nas_context_t *ctx, const char *name);
 
@@ -96,7 +100,7 @@ typedef enum nas_cell_output {
 /** Cell structure. Arrays are copied. */
 typedef struct nas_cell_spec {
     size_t struct_size;            /**< sizeof(nas_cell_spec_t) */
-    const char *const *ops;        /**< candidate operations of every edge (see README for names) */
+    const char *const *ops;        /**< candidate operations of every edge (names: docs/spaces.md) */
     uint32_t num_ops;
     uint32_t num_inputs;           /**< input nodes: 1 (NAS-Bench-201) or 2 (DARTS) */
     uint32_t num_nodes;            /**< computed nodes after the inputs */
@@ -195,7 +199,10 @@ NAS_API uint32_t nas_space_num_dims(const nas_space_t *space);
 /** Number of architecture decisions (they come first; hyperparameters follow). Since 0.1. */
 NAS_API uint32_t nas_space_num_arch_dims(const nas_space_t *space);
 
-/** Describe decision `dim`. out->struct_size must be set. NAS_E_RANGE for a bad index. Since 0.1. */
+/**
+ * Describe decision `dim`. out->struct_size must be set; only that many bytes are written.
+ * CATEGORICAL decisions report low = 0 and high = num_choices - 1. NAS_E_RANGE for a bad index. Since 0.1.
+ */
 NAS_API nas_status_t nas_space_dim_info(const nas_space_t *space, uint32_t dim, nas_dim_info_t *out);
 
 /** Label of option `choice` of a categorical decision (owned by the space). Since 0.1. */
@@ -231,16 +238,20 @@ NAS_API nas_status_t nas_arch_copy(nas_arch_t *dst, const nas_arch_t *src);
 /** The space an arch belongs to. Since 0.1. */
 NAS_API nas_space_t *nas_arch_space(const nas_arch_t *arch);
 
-/** Choice index of a CATEGORICAL or INT decision (INT: value - low). Since 0.1. */
+/** Choice index of a CATEGORICAL or INT decision (INT: value - low); NAS_E_INVAL for a FLOAT one. Since 0.1. */
 NAS_API nas_status_t nas_arch_get(const nas_arch_t *arch, uint32_t dim, uint32_t *out);
 /**
  * Set the choice of a CATEGORICAL or INT decision. Choices of decisions made inactive are reset to 0,
- * so equal architectures compare equal. NAS_E_RANGE for a bad index or choice. Since 0.1.
+ * so equal architectures compare equal. NAS_E_RANGE for a bad index or choice; NAS_E_INVAL for a
+ * FLOAT decision; NAS_E_STATE for a non-zero choice of an inactive decision (set its parent first). Since 0.1.
  */
 NAS_API nas_status_t nas_arch_set(nas_arch_t *arch, uint32_t dim, uint32_t choice);
 /** Numeric value of a decision: FLOAT and INT values; CATEGORICAL: the label as a number if it is one, else the index. Since 0.1. */
 NAS_API nas_status_t nas_arch_get_value(const nas_arch_t *arch, uint32_t dim, double *out);
-/** Set a FLOAT or INT decision by value (INT must be integral). NAS_E_RANGE outside the bounds. Since 0.1. */
+/**
+ * Set a FLOAT or INT decision by value (INT must be integral), or a CATEGORICAL one to the option whose
+ * label is that number. NAS_E_RANGE outside the bounds, for NaN, or when no label matches. Since 0.1.
+ */
 NAS_API nas_status_t nas_arch_set_value(nas_arch_t *arch, uint32_t dim, double value);
 /** Whether a decision is active (its parent's choice enables it). Since 0.1. */
 NAS_API nas_status_t nas_arch_is_active(const nas_arch_t *arch, uint32_t dim, bool *out);
@@ -251,12 +262,14 @@ NAS_API nas_status_t nas_space_find_dim(const nas_space_t *space, const char *na
 #define NAS_STRING_ARCH_ONLY 1u   /**< leave hyperparameters out (the key of a benchmark table) */
 
 /**
- * Canonical string of an arch. For a NAS-Bench-201-like cell it is the benchmark's own format,
+ * Canonical string of an arch (formats: docs/spaces.md "Canonical strings"). For a NAS-Bench-201-like
+ * cell it is the benchmark's own format,
  * e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|".
  * Hyperparameters follow as ";name=value" in declaration order (unless NAS_STRING_ARCH_ONLY).
  * Equal architectures give equal strings, and nas_arch_from_string() of the string gives an equal arch.
+ * @param[out] buf  receives the NUL-terminated string; may be NULL with cap 0 to ask for the length
  * @param[out] len  if not NULL, the string length (also on NAS_E_RANGE)
- * @return NAS_OK; NAS_E_RANGE if cap is too small. Since 0.1.
+ * @return NAS_OK; NAS_E_RANGE if cap is too small (buf then holds ""). Since 0.1.
  */
 NAS_API nas_status_t nas_arch_to_string(const nas_arch_t *arch, uint32_t flags, char *buf, size_t cap, size_t *len);
 
@@ -275,8 +288,10 @@ NAS_API uint64_t nas_arch_hash(const nas_arch_t *arch);
 NAS_API nas_status_t nas_space_sample(const nas_space_t *space, nas_arch_t *out, nas_rng_t *rng);
 
 /**
- * Mutate: copy `parent` to `out` then change `edits` randomly chosen active decisions, each to a
- * different value (FLOAT: a Gaussian step in the (log) range). out may be parent. Since 0.1.
+ * Mutate: copy `parent` to `out` then change `edits` randomly chosen distinct active decisions, each
+ * to a different value (CATEGORICAL: another option; FLOAT and wide INT ranges: a Gaussian step of
+ * 0.2 of the (log) range, clipped). A chain depth that grows draws the layers it switches on. With
+ * more edits than changeable decisions, each changes once. out may be parent. Since 0.1.
  */
 NAS_API nas_status_t nas_space_mutate(const nas_space_t *space, nas_arch_t *out, const nas_arch_t *parent,
                                       nas_rng_t *rng, uint32_t edits);
@@ -286,8 +301,10 @@ NAS_API nas_status_t nas_space_crossover(const nas_space_t *space, nas_arch_t *o
                                          const nas_arch_t *b, nas_rng_t *rng);
 
 /**
- * The `index`-th point of the grid (0 <= index < nas_space_size_u64(NAS_SIZE_ALL), FLOAT decisions
- * on grid_points points). Distinct indices give distinct archs. NAS_E_RANGE past the end. Since 0.1.
+ * The `index`-th point of the grid (0 <= index < nas_space_grid_size(), FLOAT decisions on
+ * grid_points points, both bounds included, log-spaced with log_scale). Distinct indices give distinct
+ * archs; index 0 is what nas_arch_create() gives; the first decision varies slowest. NAS_E_RANGE past
+ * the end, or when the grid has more than 2^64 points. Since 0.1.
  */
 NAS_API nas_status_t nas_space_enumerate(const nas_space_t *space, nas_arch_t *out, uint64_t index);
 
