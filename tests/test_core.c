@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include "core/internal.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,33 @@ static void test_strbuf_json(void **state)
     nas_context_destroy(ctx);
 }
 
+static void test_numbers_ignore_locale(void **state)
+{
+    (void)state;
+    /* A host in a decimal-comma locale still gets JSON numbers and "0.25" read as one quarter. */
+    if (!tu_comma_locale()) {
+        skip();
+        return;
+    }
+    char probe[16];
+    snprintf(probe, sizeof probe, "%.2f", 0.25);
+    bool comma = strcmp(probe, "0,25") == 0;
+    nas_context_t *ctx = tu_context_plain(0);
+    nas__sb_t sb;
+    nas__sb_init(&sb, ctx);
+    nas__sb_json_num(&sb, 93.76);
+    char buf[40];
+    nas__fmt_double(buf, sizeof buf, 0.1);
+    double v = nas__strtod("0.25", NULL);
+    setlocale(LC_NUMERIC, "C");
+    assert_true(comma);   /* the locale really was switched */
+    assert_string_equal(sb.data, "93.76");
+    assert_string_equal(buf, "0.1");
+    assert_true(v == 0.25);
+    nas__sb_free(&sb);
+    nas_context_destroy(ctx);
+}
+
 static void test_u64set(void **state)
 {
     (void)state;
@@ -299,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_rng),
         cmocka_unit_test(test_strbuf_json),
+        cmocka_unit_test(test_numbers_ignore_locale),
         cmocka_unit_test(test_u64set),
         cmocka_unit_test(test_names_and_opts),
     };

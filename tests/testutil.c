@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,4 +153,21 @@ void tu_oom_sweep(tu_oom_body body, void *arg)
             fail_msg("allocation %ld failing gave status %s, expected nomem", n, nas_status_name(st));
     }
     fail_msg("out-of-memory sweep did not finish");
+}
+
+bool tu_comma_locale(void)
+{
+    if (setlocale(LC_NUMERIC, "de_DE.UTF-8") || setlocale(LC_NUMERIC, "de_DE.utf8"))
+        return true;
+    const char *dir = "/tmp/nas-test-locales";
+    char path[256];
+    snprintf(path, sizeof path, "%s/de_DE.UTF-8/LC_NUMERIC", dir);
+    if (access(path, R_OK) != 0 && access("/usr/share/i18n/locales/de_DE", R_OK) == 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "mkdir -p %s && localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir, dir);
+        if (system(cmd) != 0)
+            return false;
+    }
+    setenv("LOCPATH", dir, 1);
+    return setlocale(LC_NUMERIC, "de_DE.UTF-8") != NULL;
 }

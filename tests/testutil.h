@@ -35,6 +35,13 @@ int tu_write_file(const char *path, const char *text);
 char *tu_read_file(const char *path, size_t *len);
 
 /*
+ * Switch LC_NUMERIC to a locale whose decimal point is a comma (de_DE), compiling one with
+ * localedef into /tmp/nas-test-locales (LOCPATH) when the system has only the sources.
+ * Returns false when none can be had (the caller skips); restore with setlocale(LC_NUMERIC, "C").
+ */
+bool tu_comma_locale(void);
+
+/*
  * Out-of-memory sweep: for N = 1, 2, ... run `body` with the Nth allocation failing, until a run
  * needs no failure. `body` must return the status of the operation and free what it made;
  * the sweep asserts a clean status (NAS_E_NOMEM or NAS_OK) and no leaked block for every N.

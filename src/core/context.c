@@ -117,9 +117,9 @@ void nas_context_log(nas_context_t *ctx, int32_t level, const char *message)
 /* ---------------------------------------------------------------------- */
 /* Registry                                                                */
 
-/* Checks shared by both kinds of vtable; `required` is the size that covers every required member. */
+/* Checks shared by both kinds of vtable: ABI, size (`required` covers every required member), name. */
 static nas_status_t check_vtable(nas_context_t *ctx, const char *kind, uint32_t abi, size_t size, size_t required,
-                                 const char *name, bool taken)
+                                 const char *name)
 {
     if (abi != NAS_PLUGIN_ABI_VERSION)
         return nas__ctx_fail(ctx, NAS_E_ABI, "%s vtable has ABI version %u, this library speaks %u", kind,
@@ -130,8 +130,6 @@ static nas_status_t check_vtable(nas_context_t *ctx, const char *kind, uint32_t 
     if (!nas__valid_name(name))
         return nas__ctx_fail(ctx, NAS_E_INVAL, "%s name '%s' is not of the form [a-z0-9_-]+ (at most 128)", kind,
                              name ? name : "(null)");
-    if (taken)
-        return nas__ctx_fail(ctx, NAS_E_EXISTS, "a %s named '%s' is already registered", kind, name);
     return NAS_OK;
 }
 
@@ -146,12 +144,13 @@ nas_status_t nas_context_register_searcher(nas_context_t *ctx, const nas_searche
     size_t required = REQUIRED_SIZE(nas_searcher_vtable_t, tell);
     size_t size = vt->struct_size < sizeof *vt ? vt->struct_size : sizeof *vt;
     nas_status_t st = check_vtable(ctx, "searcher", vt->abi_version, vt->struct_size, required,
-                                   size >= REQUIRED_SIZE(nas_searcher_vtable_t, name) ? vt->name : NULL,
-                                   vt->struct_size >= required && nas__find_searcher(ctx, vt->name) != NULL);
+                                   size >= REQUIRED_SIZE(nas_searcher_vtable_t, name) ? vt->name : NULL);
     if (st != NAS_OK)
         return st;
     if (!vt->create || !vt->destroy || !vt->ask || !vt->tell)
         return nas__ctx_fail(ctx, NAS_E_INVAL, "searcher '%s': create, destroy, ask and tell are required", vt->name);
+    if (nas__find_searcher(ctx, vt->name))
+        return nas__ctx_fail(ctx, NAS_E_EXISTS, "a searcher named '%s' is already registered", vt->name);
 
     struct nas__searcher_entry e;
     memset(&e, 0, sizeof e);
@@ -180,12 +179,13 @@ nas_status_t nas_context_register_evaluator(nas_context_t *ctx, const nas_evalua
     size_t required = REQUIRED_SIZE(nas_evaluator_vtable_t, evaluate);
     size_t size = vt->struct_size < sizeof *vt ? vt->struct_size : sizeof *vt;
     nas_status_t st = check_vtable(ctx, "evaluator", vt->abi_version, vt->struct_size, required,
-                                   size >= REQUIRED_SIZE(nas_evaluator_vtable_t, name) ? vt->name : NULL,
-                                   vt->struct_size >= required && nas__find_evaluator(ctx, vt->name) != NULL);
+                                   size >= REQUIRED_SIZE(nas_evaluator_vtable_t, name) ? vt->name : NULL);
     if (st != NAS_OK)
         return st;
     if (!vt->create || !vt->destroy || !vt->evaluate)
         return nas__ctx_fail(ctx, NAS_E_INVAL, "evaluator '%s': create, destroy and evaluate are required", vt->name);
+    if (nas__find_evaluator(ctx, vt->name))
+        return nas__ctx_fail(ctx, NAS_E_EXISTS, "a evaluator named '%s' is already registered", vt->name);
 
     struct nas__evaluator_entry e;
     memset(&e, 0, sizeof e);

@@ -2,6 +2,7 @@
 #ifndef NAS_CORE_INTERNAL_H
 #define NAS_CORE_INTERNAL_H
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,12 @@ bool nas__valid_key(const char *s);
 const struct nas__searcher_entry *nas__find_searcher(const nas_context_t *ctx, const char *name);
 const struct nas__evaluator_entry *nas__find_evaluator(const nas_context_t *ctx, const char *name);
 
+/* strtod in the C locale, whatever LC_NUMERIC the host set ("0.5" is one half everywhere). */
+double nas__strtod(const char *s, char **end);
+/* Switch the calling thread to the C locale; give the result back to nas__c_locale_leave(). */
+locale_t nas__c_locale_enter(void);
+void nas__c_locale_leave(locale_t old);
+
 /* Seconds on a monotonic clock. */
 double nas__now(void);
 
@@ -106,6 +113,29 @@ void nas__u64set_free(nas__u64set_t *set);
 /* Insert; *added tells whether the key was new. NAS_E_NOMEM on failure. */
 nas_status_t nas__u64set_insert(nas__u64set_t *set, uint64_t key, bool *added);
 bool nas__u64set_has(const nas__u64set_t *set, uint64_t key);
+
+/* Parameters (src/core/params.c)                                          */
+
+/* Limits of a parameter set (keys are at most 128 bytes, see nas__valid_key). */
+#define NAS__PARAMS_MAX_KEYS 1024
+#define NAS__PARAMS_MAX_VALUE (64u << 10)
+
+/*
+ * Forget which keys were read. Searcher and evaluator creation call this before the strategy's
+ * create() so that one parameter set can serve several creations. The flags live in the set and
+ * change through a const pointer: reading a parameter is logically const.
+ */
+void nas__params_reset_used(const nas_params_t *p);
+
+/*
+ * NAS_E_INVAL with "unknown parameter 'KEY' for WHO (it reads: a, b)" in errbuf if a key of `p`
+ * was never read since the last reset; NAS_OK otherwise (also for a NULL p).
+ */
+nas_status_t nas__params_check_unused(const nas_params_t *p, char *errbuf, const char *who);
+
+/* The context of a space, and whether nas_space_build() succeeded (src/space/space.c). */
+nas_context_t *nas__space_context(const nas_space_t *space);
+bool nas__space_is_built(const nas_space_t *space);
 
 /* Built-in registration (each in its own file; called from nas_context_create). */
 nas_status_t nas__register_random(nas_context_t *ctx);

@@ -1,6 +1,7 @@
 /* Growable strings with JSON helpers, shortest round-trip doubles, and a set of 64-bit keys. */
 #include "core/internal.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,11 +96,13 @@ int nas__fmt_double(char *buf, size_t cap, double v)
         return snprintf(buf, cap, v > 0 ? "inf" : "-inf");
     /* The shortest of %.15g..%.17g that reads back exactly. */
     int n = 0;
+    locale_t old = nas__c_locale_enter();
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(buf, cap, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
             break;
     }
+    nas__c_locale_leave(old);
     return n;
 }
 

@@ -1,7 +1,10 @@
 /* Allocation through the context, error messages, names, clock, hashing. */
 #include "core/internal.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -171,4 +174,33 @@ uint64_t nas__hash_bytes(const void *data, size_t n, uint64_t seed)
         h *= 0x100000001b3ull;
     }
     return nas__mix64(h);
+}
+
+/* One C locale for the process, made once; uselocale() switches only the calling thread. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+locale_t nas__c_locale_enter(void)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return c_locale ? uselocale(c_locale) : (locale_t)0;
+}
+
+void nas__c_locale_leave(locale_t old)
+{
+    if (old)
+        uselocale(old);
+}
+
+double nas__strtod(const char *s, char **end)
+{
+    locale_t old = nas__c_locale_enter();
+    double v = strtod(s, end);
+    nas__c_locale_leave(old);
+    return v;
 }

@@ -158,3 +158,13 @@ nas_status_t nas_space_grid_size(const nas_space_t *space, uint64_t *out)
     *out = space->grid_size;
     return NAS_OK;
 }
+
+nas_context_t *nas__space_context(const nas_space_t *space)
+{
+    return space ? space->ctx : NULL;
+}
+
+bool nas__space_is_built(const nas_space_t *space)
+{
+    return space && space->built;
+}

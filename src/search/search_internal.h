@@ -1,0 +1,31 @@
+/* Internals shared by src/core/params.c, src/search, src/eval and src/run. */
+#ifndef NAS_SEARCH_INTERNAL_H
+#define NAS_SEARCH_INTERNAL_H
+
+#include "core/internal.h"
+
+
+/* ---------------------------------------------------------------------- */
+/* Searchers (src/search/searcher.c)                                       */
+
+/* Effective seed of the searcher's random stream (opts.seed, or the context's when that was 0). */
+uint64_t nas__searcher_seed(const nas_searcher_t *s);
+
+/*
+ * A strategy that is sure to return NAS_E_EXHAUSTED after finitely many asks says so from its
+ * create(); a run of such a searcher needs no budget. Host strategies cannot (no public API), so
+ * their runs always need a budget.
+ */
+void nas__searcher_set_finite(nas_searcher_t *s, bool finite);
+bool nas__searcher_finite(const nas_searcher_t *s);
+
+/* Append the objectives in their canonical form "m1:max,m2:min". */
+void nas__searcher_objectives_string(const nas_searcher_t *s, nas__sb_t *sb);
+
+/* ---------------------------------------------------------------------- */
+/* Evaluators (src/eval/evaluator.c)                                       */
+
+/* The context of the evaluator's space. */
+nas_context_t *nas__evaluator_context(const nas_evaluator_t *ev);
+
+#endif /* NAS_SEARCH_INTERNAL_H */
