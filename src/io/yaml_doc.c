@@ -524,7 +524,7 @@ nas_status_t nas__yread_double(const nas__ydoc_t *doc, const nas__ynode_t *node,
     bool ok = (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.';
     if (ok) {
         errno = 0;
-        v = strtod(t, &end);
+        v = nas__strtod(t, &end);
         ok = end != t && *end == '\0';
     }
     if (!ok)

@@ -42,7 +42,7 @@ bool nas__parse_double(const char *s, double *out)
     if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.'))
         return false;  /* no leading blanks, no "nan"/"inf" */
     char *end;
-    double v = strtod(s, &end);
+    double v = nas__strtod(s, &end);
     if (*end != '\0' || !isfinite(v))
         return false;
     *out = v;
