@@ -779,6 +779,44 @@ static void test_reentry(void **state)
 /* ---------------------------------------------------------------------- */
 /* Searches on NAS-Bench-201                                                */
 
+struct warn_log { int warnings; char last[512]; };
+
+static void warn_sink(void *ud, int32_t level, const char *msg)
+{
+    struct warn_log *w = ud;
+    if (level == NAS_LOG_WARN) {
+        w->warnings++;
+        snprintf(w->last, sizeof w->last, "%s", msg);
+    }
+}
+
+/* An objective no trial reports (a typo, or the default "accuracy" on a table of "test_acc")
+ * leaves the run without a best: the run says so once through the log instead of staying silent. */
+static void test_missing_objective_warns(void **state)
+{
+    (void)state;
+    fixture_t f;
+    memset(&f, 0, sizeof f);
+    struct warn_log w = {0};
+    nas_context_opts_t co = NAS_CONTEXT_OPTS_INIT;
+    co.log_fn = warn_sink;
+    co.log_user_data = &w;
+    assert_int_equal(nas_context_create(&f.ctx, &co), NAS_OK);
+    f.space = cell_space(f.ctx, 5, 3);
+    f.ev = make_table(&f, tu_src_path("data/nb201/cifar10_test.csv"), NULL);
+    f.searcher = make_searcher(&f, "random", 1, "accuracy:max", NULL, NULL);
+    nas_run_opts_t o = NAS_RUN_OPTS_INIT;
+    o.max_trials = 5;
+    f.run = make_run(&f, &o);
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    assert_int_equal(nas_run_num_trials(f.run), 5);
+    uint64_t best;
+    assert_int_equal(nas_run_best(f.run, &best), NAS_E_NOT_FOUND);
+    assert_int_equal(w.warnings, 1);
+    assert_non_null(strstr(w.last, "'accuracy'"));
+    fx_free(&f);
+}
+
 static void test_random_search_nb201(void **state)
 {
     (void)state;
@@ -828,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_journal_errors),
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_reentry),
+        cmocka_unit_test(test_missing_objective_warns),
         cmocka_unit_test(test_random_search_nb201),
         cmocka_unit_test(test_grid_search_nb201),
     };

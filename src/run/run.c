@@ -39,6 +39,7 @@ struct nas_run {
     bool running;
     int64_t best;                 /* index in trials, -1 */
     double best_score;            /* sign-adjusted first objective of the best */
+    bool warned_objective;        /* a successful trial lacked the first objective (logged once) */
     const char *stop_reason;
     char errmsg[NAS_ERRMSG_CAP];
 };
@@ -169,6 +170,16 @@ static nas_status_t record(nas_run_t *run, const nas_candidate_t *cand)
         return NAS_OK;
     }
     double score;
+    const char *objective = NULL;
+    double value;
+    if (!run->warned_objective && nas_searcher_objective(run->searcher, 0, &objective, NULL) == NAS_OK &&
+        nas_result_get_metric(t.res, objective, &value) == NAS_E_NOT_FOUND) {
+        /* A typo in the objectives would otherwise give a search with no best and no word why. */
+        run->warned_objective = true;
+        nas__logf(run->ctx, NAS_LOG_WARN,
+                  "trial %llu succeeded but reported no metric '%s' (the first objective): it cannot be ranked",
+                  (unsigned long long)t.id, objective);
+    }
     if (nas_searcher_scores(run->searcher, t.res, &score, 1) == NAS_OK && score > run->best_score) {
         run->best_score = score;
         run->best = (int64_t)run->num_trials - 1;
