@@ -1,0 +1,73 @@
+#!/bin/sh
+# Side-by-side benchmark of the engine (bench_train) and PyTorch (torch_ref.py) on the reference
+# network, same batch, same threads, in one invocation.
+#
+#   benchmarks/run.sh train   # table + last line train_speedup_vs_torch=X.XX
+#   benchmarks/run.sh infer   # table + last line infer_latency_ratio_vs_torch=X.XX
+#
+# Environment: BUILD (meson build dir, default ./build), THREADS (2), BATCH (128), STEPS (30),
+# PYTHON (/usr/bin/python3: Debian's python3-torch), ROUNDS (3: alternating runs, median kept).
+set -eu
+mode=${1:-train}
+case "$mode" in train|infer) ;; *) echo "usage: $0 train|infer" >&2; exit 2 ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+BUILD=${BUILD:-$root/build}
+THREADS=${THREADS:-2}
+BATCH=${BATCH:-128}
+STEPS=${STEPS:-30}
+ROUNDS=${ROUNDS:-3}
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+bench=$BUILD/benchmarks/bench_train
+if [ ! -x "$bench" ]; then
+    # benchmarks/ not wired into the top meson.build: build it against the internal archive.
+    [ -f "$BUILD/libnas_internal.a" ] || { echo "no $BUILD/libnas_internal.a: run meson setup/ninja first" >&2; exit 1; }
+    bench=$BUILD/bench_train_standalone
+    ${CC:-cc} -std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -I"$root/include" -I"$BUILD/include/libnas" \
+        -I"$root/src" "$here/bench_train.c" "$BUILD/libnas_internal.a" -lyaml -lz -ldnnl -lm -lpthread -o "$bench"
+fi
+
+get() { # key line
+    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+ours=""; theirs=""; line_ours=""; line_theirs=""
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+    if [ "$mode" = train ]; then
+        l=$("$bench" train --batch "$BATCH" --threads "$THREADS" --steps "$STEPS")
+        t=$("$PYTHON" "$here/torch_ref.py" train --batch "$BATCH" --threads "$THREADS" --steps "$STEPS")
+        ours="$ours $(get img_per_s "$l")"; theirs="$theirs $(get img_per_s "$t")"
+    else
+        l=$("$bench" infer --threads "$THREADS")
+        t=$("$PYTHON" "$here/torch_ref.py" infer --threads "$THREADS")
+        ours="$ours $(get ms_per_img "$l")"; theirs="$theirs $(get ms_per_img "$t")"
+    fi
+    line_ours=$l; line_theirs=$t
+    i=$((i + 1))
+done
+mo=$(echo $ours | tr ' ' '\n' | median)
+mt=$(echo $theirs | tr ' ' '\n' | median)
+
+if [ "$mode" = train ]; then
+    gf=$(get gflops "$line_ours"); pf=$(get peak_frac "$line_ours")
+    # training FLOPs per image of the reference net (fwd + bwd weights + bwd data but the first conv)
+    flops_img=$(awk -v g="$gf" -v i="$(get img_per_s "$line_ours")" 'BEGIN { printf "%.0f", g * 1e9 / i }')
+    printf '%-8s %8s %8s %12s %10s %10s\n' impl batch threads images/s GFLOP/s peak_frac
+    printf '%-8s %8s %8s %12.1f %10.1f %10.3f\n' libnas "$BATCH" "$THREADS" "$mo" \
+        "$(awk -v a="$mo" -v f="$flops_img" 'BEGIN { print a * f / 1e9 }')" \
+        "$(awk -v a="$mo" -v f="$flops_img" 'BEGIN { print a * f / 1e9 / 425 }')"
+    printf '%-8s %8s %8s %12.1f %10.1f %10.3f\n' torch "$BATCH" "$THREADS" "$mt" \
+        "$(awk -v a="$mt" -v f="$flops_img" 'BEGIN { print a * f / 1e9 }')" \
+        "$(awk -v a="$mt" -v f="$flops_img" 'BEGIN { print a * f / 1e9 / 425 }')"
+    echo "(median of $ROUNDS alternating runs; $STEPS steps each after warm-up; peak 425 GFLOP/s fp32; last run: $pf of peak)"
+    awk -v a="$mo" -v b="$mt" 'BEGIN { printf "train_speedup_vs_torch=%.2f\n", a / b }'
+else
+    printf '%-8s %8s %8s %12s\n' impl batch threads ms/image
+    printf '%-8s %8s %8s %12.4f\n' libnas 1 "$THREADS" "$mo"
+    printf '%-8s %8s %8s %12.4f\n' torch 1 "$THREADS" "$mt"
+    echo "(median of $ROUNDS alternating runs, eval mode, each the median of 7 blocks of repeated forwards)"
+    awk -v a="$mo" -v b="$mt" 'BEGIN { printf "infer_latency_ratio_vs_torch=%.2f\n", a / b }'
+fi

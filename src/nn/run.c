@@ -1,0 +1,462 @@
+/* Running a plan: forward, backward, optimizer steps, parameters at the edges, mixed nodes. */
+#include "nn/plan.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *nas__plan_errmsg(const nas__plan_t *p) { return p ? p->errmsg : ""; }
+int32_t nas__plan_batch(const nas__plan_t *p) { return p->opts.batch; }
+int64_t nas__plan_steps(const nas__plan_t *p) { return p->steps; }
+double nas__plan_loss(const nas__plan_t *p) { return p->loss; }
+int64_t nas__plan_correct(const nas__plan_t *p) { return p->correct; }
+double nas__plan_last_grad_norm(const nas__plan_t *p) { return p->grad_norm; }
+
+static size_t nfloats(const nas__tensor_t *t)
+{
+    return nas__tensor_bytes(t) / sizeof(float);
+}
+
+void nas__plan_stats(const nas__plan_t *p, nas__plan_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->primitives = nas__dev_primitives(p->dev) - p->prims0;
+    out->ops = p->n_ops;
+    out->fused_bn_relu = p->fused;
+    out->step_reorders = p->step_reorders;
+    out->input_reorders = p->input_reorders;
+    out->weight_reorders = p->weight_reorders;
+    out->activation_bytes = p->act.bytes;
+    out->param_bytes = p->params.bytes;
+    for (uint32_t i = 0; i < p->n_params; i++)
+        out->params += p->params_v[i].info.elems;
+}
+
+void nas__plan_describe(const nas__plan_t *p, nas__sb_t *sb)
+{
+    for (uint32_t v = 0; v < p->n; v++) {
+        const pnode_t *pn = &p->nodes[v];
+        if (pn->op) {
+            nas__sb_printf(sb, "%3u %-8s ", v, nas__node_kind_name(pn->gkind));
+            nas__op_describe(pn->op, sb);
+        } else if (pn->kind == PK_FUSED) {
+            nas__sb_printf(sb, "%3u %-8s fused into the batch norm\n", v, nas__node_kind_name(pn->gkind));
+        }
+    }
+}
+
+nas_status_t nas__plan_set_input(nas__plan_t *p, const float *x)
+{
+    if (!p || !x)
+        return NAS_E_INVAL;
+    nas__tensor_t *t = p->nodes[p->input].val;
+    memcpy(nas__tensor_data(t), x, nas__tensor_elems(t) * sizeof *x);
+    return NAS_OK;
+}
+
+nas_status_t nas__plan_set_labels(nas__plan_t *p, const int32_t *labels)
+{
+    if (!p || !labels)
+        return NAS_E_INVAL;
+    if (p->loss_node < 0)
+        return nas__fail(p->errmsg, NAS_E_STATE, "the graph has no loss");
+    return nas__op_loss_set_labels(p->nodes[p->loss_node].op, labels, p->errmsg);
+}
+
+static bool path_active(const nas__plan_t *p, const pnode_t *pn)
+{
+    if (pn->mixed < 0)
+        return true;
+    const pnode_t *m = &p->nodes[pn->mixed];
+    return m->mode != NAS__MIXED_SINGLE || (uint32_t)pn->path == m->sel;
+}
+
+static void softmax_alphas(nas__plan_t *p)
+{
+    for (uint32_t m = 0; m < p->n_mixed; m++) {
+        const pnode_t *mn = &p->nodes[p->mixed_nodes[m]];
+        const float *a = p->alpha + mn->alpha_off;
+        float *w = p->aw + mn->alpha_off, mx = a[0];
+        for (uint32_t k = 1; k < mn->n_paths; k++)
+            mx = a[k] > mx ? a[k] : mx;
+        double z = 0;
+        for (uint32_t k = 0; k < mn->n_paths; k++)
+            z += exp((double)a[k] - mx);
+        for (uint32_t k = 0; k < mn->n_paths; k++)
+            w[k] = (float)(exp((double)a[k] - mx) / z);
+    }
+}
+
+static void mixed_forward(nas__plan_t *p, pnode_t *mn, bool train)
+{
+    float *dst = nas__tensor_data(mn->val);
+    size_t n = nfloats(mn->val);
+    if (mn->mode == NAS__MIXED_SINGLE) {
+        uint32_t k = mn->sel;
+        if (mn->adapt[k])
+            nas__op_forward(mn->adapt[k], train);
+        if (mn->path_zero[k])
+            nas__k_zero(dst, n);
+        else
+            nas__k_copy(dst, nas__tensor_data(mn->pval[k]), n);
+        return;
+    }
+    const float *w = p->aw + mn->alpha_off;
+    bool first = true;
+    for (uint32_t k = 0; k < mn->n_paths; k++) {
+        if (mn->path_zero[k])
+            continue;
+        if (mn->adapt[k])
+            nas__op_forward(mn->adapt[k], train);
+        if (first)
+            nas__k_scale(dst, nas__tensor_data(mn->pval[k]), w[k], n);
+        else
+            nas__k_axpy(dst, nas__tensor_data(mn->pval[k]), w[k], n);
+        first = false;
+    }
+    if (first)
+        nas__k_zero(dst, n);
+}
+
+nas_status_t nas__plan_forward(nas__plan_t *p, bool train)
+{
+    if (!p)
+        return NAS_E_INVAL;
+    if (train && !p->opts.train)
+        return nas__fail(p->errmsg, NAS_E_STATE, "training forward on an inference plan");
+    nas__dev_enter(p->dev);
+    softmax_alphas(p);
+    for (uint32_t v = 0; v < p->n; v++) {
+        pnode_t *pn = &p->nodes[v];
+        if (!path_active(p, pn))
+            continue;
+        if (pn->kind == PK_OP)
+            nas__op_forward(pn->op, train);
+        else if (pn->kind == PK_MIXED)
+            mixed_forward(p, pn, train);
+    }
+    nas__dev_wait(p->dev);
+    if (p->loss_node >= 0)
+        nas__op_loss_result(p->nodes[p->loss_node].op, &p->loss, &p->correct);
+    p->fwd_train_done = train;
+    return NAS_OK;
+}
+
+nas_status_t nas__plan_read_output(nas__plan_t *p, float *out)
+{
+    if (!p || !out)
+        return NAS_E_INVAL;
+    return nas__tensor_read_plain(p->nodes[p->output].val, out, p->errmsg);
+}
+
+nas_status_t nas__plan_set_output_grad(nas__plan_t *p, const float *g)
+{
+    if (!p || !g)
+        return NAS_E_INVAL;
+    nas__tensor_t *d = p->nodes[p->output].dval;
+    if (!d)
+        return nas__fail(p->errmsg, NAS_E_STATE, "the output has no gradient (inference plan or nothing to train)");
+    nas_status_t st = nas__tensor_write_plain(d, g, p->errmsg);
+    p->out_grad_set = st == NAS_OK;
+    return st;
+}
+
+/* After a node's backward: add the scratch gradients into their producers'. */
+static void accumulate(nas__plan_t *p, const pnode_t *pn)
+{
+    for (uint32_t i = 0; i < pn->n_edge; i++)
+        if (pn->edge_acc[i] && pn->edge_d[i] && pn->edge_d[i] != p->nodes[pn->edge_src[i]].dval)
+            nas__k_add(nas__tensor_data(p->nodes[pn->edge_src[i]].dval), nas__tensor_data(pn->edge_d[i]),
+                       nfloats(pn->edge_d[i]));
+}
+
+static void mixed_backward(nas__plan_t *p, pnode_t *mn)
+{
+    const float *g = nas__tensor_data(mn->dval);
+    size_t n = nfloats(mn->dval);
+    const float *w = p->aw + mn->alpha_off;
+    float *da = p->dalpha + mn->alpha_off;
+    bool single = mn->mode == NAS__MIXED_SINGLE;
+    if (!single) {
+        /* d alpha_j = w_j (<g, y_j> - sum_k w_k <g, y_k>) */
+        double gk[NAS__GRAPH_MAX_PATHS], s = 0;
+        for (uint32_t k = 0; k < mn->n_paths; k++) {
+            gk[k] = mn->path_zero[k] ? 0.0 : nas__k_dot(g, nas__tensor_data(mn->pval[k]), n);
+            s += w[k] * gk[k];
+        }
+        for (uint32_t k = 0; k < mn->n_paths; k++)
+            da[k] += (float)(w[k] * (gk[k] - s)); /* summed over the nodes sharing these alphas */
+    }
+    for (uint32_t k = 0; k < mn->n_paths; k++) {
+        if ((single && k != mn->sel) || !mn->edge_d[k])
+            continue;
+        float wk = single ? 1.0f : w[k];
+        if (mn->adapt[k]) {
+            nas__k_scale(nas__tensor_data(mn->pgrad[k]), g, wk, n);
+            nas__op_backward(mn->adapt[k]);
+            if (mn->edge_acc[k])
+                nas__k_add(nas__tensor_data(p->nodes[mn->edge_src[k]].dval), nas__tensor_data(mn->edge_d[k]),
+                           nfloats(mn->edge_d[k]));
+        } else if (mn->edge_acc[k]) {
+            nas__k_axpy(nas__tensor_data(mn->edge_d[k]), g, wk, n);
+        } else {
+            nas__k_scale(nas__tensor_data(mn->edge_d[k]), g, wk, n);
+        }
+    }
+}
+
+nas_status_t nas__plan_backward(nas__plan_t *p)
+{
+    if (!p)
+        return NAS_E_INVAL;
+    if (!p->opts.train || !p->fwd_train_done)
+        return nas__fail(p->errmsg, NAS_E_STATE, "backward needs a training forward first");
+    if (p->loss_node < 0 && !p->out_grad_set)
+        return nas__fail(p->errmsg, NAS_E_STATE, "backward without a loss needs nas__plan_set_output_grad");
+    nas__dev_enter(p->dev);
+    memset(p->dalpha, 0, p->n_alpha * sizeof *p->dalpha);
+    for (uint32_t v = 0; v < p->n; v++)
+        if (p->nodes[v].zero_grad_first && p->nodes[v].dval)
+            nas__k_zero(nas__tensor_data(p->nodes[v].dval), nfloats(p->nodes[v].dval));
+    for (int32_t v = (int32_t)p->n - 1; v >= 0; v--) {
+        pnode_t *pn = &p->nodes[v];
+        if (!pn->need_grad || !path_active(p, pn))
+            continue;
+        switch (pn->kind) {
+        case PK_OP:
+            nas__op_backward(pn->op);
+            accumulate(p, pn);
+            break;
+        case PK_IDENTITY:
+            if (pn->edge_d[0]) {
+                float *d = nas__tensor_data(pn->edge_d[0]);
+                if (pn->edge_acc[0])
+                    nas__k_add(d, nas__tensor_data(pn->dval), nfloats(pn->dval));
+                else
+                    nas__k_copy(d, nas__tensor_data(pn->dval), nfloats(pn->dval));
+            }
+            break;
+        case PK_MIXED:
+            mixed_backward(p, pn);
+            break;
+        default:
+            break;
+        }
+    }
+    /* Single-path mode: the other paths' parameters got no gradient in this step. */
+    for (uint32_t i = 0; i < p->n_params; i++) {
+        pparam_t *pp = &p->params_v[i];
+        if (pp->g && !path_active(p, &p->nodes[pp->node]))
+            nas__k_zero(nas__tensor_data(pp->g), nfloats(pp->g));
+    }
+    nas__dev_wait(p->dev);
+    p->out_grad_set = false;
+    return NAS_OK;
+}
+
+nas_status_t nas__plan_read_input_grad(nas__plan_t *p, float *out)
+{
+    if (!p || !out)
+        return NAS_E_INVAL;
+    nas__tensor_t *d = p->nodes[p->input].dval;
+    if (!d)
+        return nas__fail(p->errmsg, NAS_E_STATE, "the plan was compiled without input_grad");
+    return nas__tensor_read_plain(d, out, p->errmsg);
+}
+
+nas_status_t nas__plan_step(nas__plan_t *p, const nas__optim_cfg_t *cfg)
+{
+    if (!p || !cfg)
+        return NAS_E_INVAL;
+    if (!p->opts.train)
+        return nas__fail(p->errmsg, NAS_E_STATE, "optimizer step on an inference plan");
+    nas__dev_enter(p->dev);
+    p->grad_norm = nas__optim_step(cfg, p->steps, p->params.base, p->grads.base, p->mom.base, p->var.base,
+                                   p->n_param_floats, p->n_decay_floats);
+    p->steps++;
+    return NAS_OK;
+}
+
+nas_status_t nas__plan_train_step(nas__plan_t *p, const float *x, const int32_t *labels, const nas__optim_cfg_t *cfg,
+                                  double *loss)
+{
+    nas_status_t st;
+    if ((st = nas__plan_set_input(p, x)) != NAS_OK || (st = nas__plan_set_labels(p, labels)) != NAS_OK ||
+        (st = nas__plan_forward(p, true)) != NAS_OK)
+        return st;
+    if (loss)
+        *loss = p->loss;
+    if (!isfinite(p->loss))
+        return nas__fail(p->errmsg, NAS_E_DIVERGED, "training diverged: loss is %g at step %lld", p->loss,
+                         (long long)p->steps);
+    if ((st = nas__plan_backward(p)) != NAS_OK)
+        return st;
+    return nas__plan_step(p, cfg);
+}
+
+/* ---- parameters at the edges ---- */
+
+uint32_t nas__plan_num_params(const nas__plan_t *p) { return p->n_params; }
+
+void nas__plan_param(const nas__plan_t *p, uint32_t i, nas__plan_param_t *out)
+{
+    const pparam_t *pp = &p->params_v[i];
+    out->node = pp->node;
+    out->kind = pp->info.kind;
+    out->decay = pp->info.decay;
+    out->elems = pp->info.elems;
+}
+
+nas_status_t nas__plan_get_param(nas__plan_t *p, uint32_t i, float *plain)
+{
+    if (!p || i >= p->n_params || !plain)
+        return NAS_E_INVAL;
+    return nas__tensor_read_plain(p->params_v[i].t, plain, p->errmsg);
+}
+
+nas_status_t nas__plan_set_param(nas__plan_t *p, uint32_t i, const float *plain)
+{
+    if (!p || i >= p->n_params || !plain)
+        return NAS_E_INVAL;
+    return nas__tensor_write_plain(p->params_v[i].t, plain, p->errmsg);
+}
+
+nas_status_t nas__plan_get_param_grad(nas__plan_t *p, uint32_t i, float *plain)
+{
+    if (!p || i >= p->n_params || !plain)
+        return NAS_E_INVAL;
+    if (!p->params_v[i].g)
+        return nas__fail(p->errmsg, NAS_E_STATE, "inference plans have no gradients");
+    return nas__tensor_read_plain(p->params_v[i].g, plain, p->errmsg);
+}
+
+/* Parameters by graph order (the arena orders them by decay first). */
+static uint32_t graph_order(const nas__plan_t *p, uint32_t j)
+{
+    uint32_t seen = 0;
+    for (uint32_t v = 0; v < p->n; v++)
+        for (uint32_t i = 0; i < p->n_params; i++)
+            if (p->params_v[i].node == (int32_t)v) {
+                /* params of one node keep their op order inside each decay class: weight before bias */
+                if (seen++ == j)
+                    return i;
+            }
+    return 0;
+}
+
+int64_t nas__plan_state_elems(const nas__plan_t *p)
+{
+    int64_t n = 0;
+    for (uint32_t i = 0; i < p->n_params; i++)
+        n += p->params_v[i].info.elems;
+    for (uint32_t v = 0; v < p->n; v++)
+        for (uint32_t i = 0; p->nodes[v].op && i < nas__op_num_stats(p->nodes[v].op); i++)
+            n += (int64_t)nas__tensor_elems(nas__op_stat(p->nodes[v].op, i));
+    return n;
+}
+
+static nas_status_t state_io(nas__plan_t *p, float *buf, int64_t n, bool write)
+{
+    if (n != nas__plan_state_elems(p))
+        return nas__fail(p->errmsg, NAS_E_INVAL, "state has %lld values, the plan %lld", (long long)n,
+                         (long long)nas__plan_state_elems(p));
+    int64_t off = 0;
+    for (uint32_t j = 0; j < p->n_params; j++) {
+        pparam_t *pp = &p->params_v[graph_order(p, j)];
+        nas_status_t st = write ? nas__tensor_write_plain(pp->t, buf + off, p->errmsg)
+                                : nas__tensor_read_plain(pp->t, buf + off, p->errmsg);
+        if (st != NAS_OK)
+            return st;
+        off += pp->info.elems;
+    }
+    for (uint32_t v = 0; v < p->n; v++)
+        for (uint32_t i = 0; p->nodes[v].op && i < nas__op_num_stats(p->nodes[v].op); i++) {
+            nas__tensor_t *t = nas__op_stat(p->nodes[v].op, i);
+            size_t e = nas__tensor_elems(t);
+            if (write)
+                memcpy(nas__tensor_data(t), buf + off, e * sizeof(float));
+            else
+                memcpy(buf + off, nas__tensor_data(t), e * sizeof(float));
+            off += (int64_t)e;
+        }
+    return NAS_OK;
+}
+
+nas_status_t nas__plan_export(nas__plan_t *p, float *dst, int64_t n)
+{
+    if (!p || !dst)
+        return NAS_E_INVAL;
+    return state_io(p, dst, n, false);
+}
+
+nas_status_t nas__plan_import(nas__plan_t *p, const float *src, int64_t n)
+{
+    if (!p || !src)
+        return NAS_E_INVAL;
+    return state_io(p, (float *)src, n, true);
+}
+
+nas_status_t nas__plan_copy_state(nas__plan_t *dst, nas__plan_t *src)
+{
+    if (!dst || !src)
+        return NAS_E_INVAL;
+    if (dst->n != src->n || dst->n_params != src->n_params)
+        return nas__fail(dst->errmsg, NAS_E_INVAL, "copy_state: plans of different graphs");
+    for (uint32_t i = 0; i < dst->n_params; i++) {
+        if (dst->params_v[i].info.elems != src->params_v[i].info.elems)
+            return nas__fail(dst->errmsg, NAS_E_INVAL, "copy_state: parameter %u differs in size", i);
+        nas_status_t st = nas__tensor_convert(dst->params_v[i].t, src->params_v[i].t, dst->errmsg);
+        if (st != NAS_OK)
+            return st;
+    }
+    for (uint32_t v = 0; v < dst->n; v++) {
+        nas__op_t *a = dst->nodes[v].op, *b = src->nodes[v].op;
+        for (uint32_t i = 0; a && b && i < nas__op_num_stats(a) && i < nas__op_num_stats(b); i++)
+            memcpy(nas__tensor_data(nas__op_stat(a, i)), nas__tensor_data(nas__op_stat(b, i)),
+                   nas__tensor_elems(nas__op_stat(a, i)) * sizeof(float));
+    }
+    if (dst->n_alpha == src->n_alpha)
+        memcpy(dst->alpha, src->alpha, src->n_alpha * sizeof(float));
+    return NAS_OK;
+}
+
+/* ---- mixed nodes ---- */
+
+uint32_t nas__plan_num_mixed(const nas__plan_t *p) { return p->n_mixed; }
+
+uint32_t nas__plan_mixed_paths(const nas__plan_t *p, uint32_t m)
+{
+    return m < p->n_mixed ? p->nodes[p->mixed_nodes[m]].n_paths : 0;
+}
+
+nas_status_t nas__plan_set_path(nas__plan_t *p, uint32_t m, uint32_t path)
+{
+    if (!p || m >= p->n_mixed || path >= p->nodes[p->mixed_nodes[m]].n_paths)
+        return NAS_E_RANGE;
+    p->nodes[p->mixed_nodes[m]].sel = path;
+    return NAS_OK;
+}
+
+float *nas__plan_alphas(nas__plan_t *p, uint32_t *n)
+{
+    if (n)
+        *n = p->n_alpha;
+    return p->alpha;
+}
+
+const float *nas__plan_alpha_grads(const nas__plan_t *p) { return p->dalpha; }
+
+uint32_t nas__plan_alpha_offset(const nas__plan_t *p, uint32_t m)
+{
+    return m < p->n_mixed ? p->nodes[p->mixed_nodes[m]].alpha_off : 0;
+}
+
+nas_status_t nas__plan_arch_step(nas__plan_t *p, const nas__optim_cfg_t *cfg)
+{
+    if (!p || !cfg)
+        return NAS_E_INVAL;
+    if (!p->opts.train)
+        return nas__fail(p->errmsg, NAS_E_STATE, "architecture step on an inference plan");
+    nas__optim_step(cfg, p->arch_steps, p->alpha, p->dalpha, p->amom, p->avar, p->n_alpha, p->n_alpha);
+    p->arch_steps++;
+    return NAS_OK;
+}
