@@ -18,7 +18,7 @@ typedef struct bld {
     nas__supernet_map_t *map;   /* supernets: where mixed nodes are recorded (may be NULL) */
     uint32_t map_cap;
     nas_status_t st;            /* failures outside the graph (map growth) */
-    nas__op_t ops[NAS_SPACE_MAX_CHOICES]; /* cell family: the parsed cell op list */
+    nas__opdef_t ops[NAS_SPACE_MAX_CHOICES]; /* cell family: the parsed cell op list */
 } bld_t;
 
 /* The cell network's skeleton, from the macro or the defaults of build.h. */
@@ -71,7 +71,7 @@ static int32_t pool_bn(bld_t *b, int32_t x)
 }
 
 /* One cell op on x (c -> c channels). `path`: inside a mixed path, where every op needs a node. */
-static int32_t cell_op(bld_t *b, int32_t x, const nas__op_t *op, int32_t c, int32_t stride, bool path)
+static int32_t cell_op(bld_t *b, int32_t x, const nas__opdef_t *op, int32_t c, int32_t stride, bool path)
 {
     nas__graph_t *g = b->g;
     int32_t k = op->kernel, y;
@@ -403,7 +403,7 @@ static int32_t scale_chain(int32_t c, double m)
 
 static int32_t chain_layer(bld_t *b, int32_t x, const char *label, int32_t stride, int32_t c, bool path)
 {
-    nas__op_t op;
+    nas__opdef_t op;
     if (!nas__op_parse_chain(label, &op))
         return nas__graph_fail(b->g, NAS_E_SPEC, "unknown chain op '%s'", label);
     if (op.kind == NAS__OP_SKIP)

@@ -5,7 +5,7 @@
 
 struct named_op {
     const char *name;
-    nas__op_t op;
+    nas__opdef_t op;
 };
 
 /* Cell ops: NAS-Bench-201 (nor_conv = ReLU-conv-BN) and DARTS. */
@@ -24,7 +24,7 @@ static const struct named_op cell_ops[] = {
     { "dil_conv_5x5", { NAS__OP_DIL_CONV, 5, 0, 2 } },
 };
 
-bool nas__op_parse_cell(const char *name, nas__op_t *out)
+bool nas__op_parse_cell(const char *name, nas__opdef_t *out)
 {
     if (!name)
         return false;
@@ -39,13 +39,13 @@ bool nas__op_parse_cell(const char *name, nas__op_t *out)
 }
 
 /* Chain ops: "skip", or "mbK_eE" (inverted residual, kernel K in {3,5,7}, expansion E in {1,3,4,6}). */
-bool nas__op_parse_chain(const char *name, nas__op_t *out)
+bool nas__op_parse_chain(const char *name, nas__opdef_t *out)
 {
     if (!name)
         return false;
     if (strcmp(name, "skip") == 0) {
         if (out)
-            *out = (nas__op_t){ NAS__OP_SKIP, 0, 0, 1 };
+            *out = (nas__opdef_t){ NAS__OP_SKIP, 0, 0, 1 };
         return true;
     }
     if (strlen(name) != 6 || strncmp(name, "mb", 2) != 0 || name[3] != '_' || name[4] != 'e')
@@ -54,7 +54,7 @@ bool nas__op_parse_chain(const char *name, nas__op_t *out)
     if ((k != 3 && k != 5 && k != 7) || (e != 1 && e != 3 && e != 4 && e != 6))
         return false;
     if (out)
-        *out = (nas__op_t){ NAS__OP_MBCONV, k, e, 1 };
+        *out = (nas__opdef_t){ NAS__OP_MBCONV, k, e, 1 };
     return true;
 }
 

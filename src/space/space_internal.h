@@ -34,11 +34,11 @@ typedef struct nas__op {
     int32_t kernel;     /* 0 for none/skip */
     int32_t expansion;  /* MBCONV only, else 0 */
     int32_t dilation;   /* 1, or 2 for DIL_CONV */
-} nas__op_t;
+} nas__opdef_t;
 
 /* Parse an op name of a cell space / a chain space; false if it is not in the vocabulary. */
-bool nas__op_parse_cell(const char *name, nas__op_t *out);
-bool nas__op_parse_chain(const char *name, nas__op_t *out);
+bool nas__op_parse_cell(const char *name, nas__opdef_t *out);
+bool nas__op_parse_chain(const char *name, nas__opdef_t *out);
 /* Comma-separated vocabularies for messages (static strings). */
 const char *nas__op_cell_vocabulary(void);
 const char *nas__op_chain_vocabulary(void);
