@@ -9,5 +9,6 @@
 #include "plugin.h"
 #include "experiment.h"
 #include "data.h"
+#include "model.h"
 
 #endif /* LIBNAS_NAS_H */

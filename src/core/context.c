@@ -30,7 +30,9 @@ static nas_status_t register_builtins(nas_context_t *ctx)
         return st;
     if ((st = nas__register_grid(ctx)) != NAS_OK)
         return st;
-    return nas__register_table(ctx);
+    if ((st = nas__register_table(ctx)) != NAS_OK)
+        return st;
+    return nas__register_train(ctx);
 }
 
 nas_status_t nas_context_create(nas_context_t **out, const nas_context_opts_t *opts)

@@ -141,5 +141,6 @@ bool nas__space_is_built(const nas_space_t *space);
 nas_status_t nas__register_random(nas_context_t *ctx);
 nas_status_t nas__register_grid(nas_context_t *ctx);
 nas_status_t nas__register_table(nas_context_t *ctx);
+nas_status_t nas__register_train(nas_context_t *ctx);
 
 #endif /* NAS_CORE_INTERNAL_H */

@@ -69,6 +69,7 @@ void cli_format_double(char *buf, size_t cap, double v);
 /* Commands. argv[0] is the first argument after the command word(s). */
 int cli_cmd_space(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
+int cli_cmd_train(int argc, char **argv);
 
 /* Help texts. */
 void cli_help_space(FILE *f);

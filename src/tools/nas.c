@@ -14,6 +14,7 @@ static void help_main(FILE *f)
           "  space sample FILE.yaml    draw random architectures as canonical strings\n"
           "  list                      registered search strategies and evaluators\n"
           "  search EXPERIMENT.yaml    run a search; writes journal.jsonl and best.json\n"
+          "  train ARCH --space FILE   train one architecture, report test accuracy, save it\n"
           "  help [COMMAND]            help on a command\n"
           "\n"
           "exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C)\n",
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
         return cmd_list(rest_argc, rest_argv);
     if (strcmp(cmd, "search") == 0)
         return cli_cmd_search(rest_argc, rest_argv);
+    if (strcmp(cmd, "train") == 0)
+        return cli_cmd_train(rest_argc, rest_argv);
     if (cmd[0] == '-')
         cli_error("unknown option '%s' (try 'nas --help')", cmd);
     else

@@ -1,0 +1,318 @@
+/*
+ * The "train" evaluator: created through nas_evaluator_create() like any plugin, a 3-trial random
+ * run on a small Fashion-MNIST subset with sane metrics, a forced divergence (lr = 1e6 as a
+ * hyperparameter of the space) that fails its trial with NAS_E_DIVERGED while the run goes on,
+ * fractional fidelities, and parameter errors (unknown key, bad values, missing files).
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FMNIST "/usr/share/datasets/fashion-mnist/"
+
+static const char SPACE_YAML[] = "name: train-test\n"
+                                 "family: cell\n"
+                                 "cell:\n"
+                                 "  ops: [skip_connect, nor_conv_1x1, nor_conv_3x3]\n"
+                                 "  num_inputs: 1\n"
+                                 "  num_nodes: 2\n"
+                                 "macro:\n"
+                                 "  stem_channels: 16\n"
+                                 "  stages:\n"
+                                 "    - {cells: 1, channels: 16}\n"
+                                 "    - {cells: 1, channels: 32}\n";
+
+/* One architecture decision (skip or conv) and the learning rate as a categorical hyperparameter. */
+static const char LR_YAML[] = "name: train-lr\n"
+                              "family: cell\n"
+                              "cell:\n"
+                              "  ops: [skip_connect, nor_conv_3x3]\n"
+                              "  num_inputs: 1\n"
+                              "  num_nodes: 1\n"
+                              "macro:\n"
+                              "  stem_channels: 16\n"
+                              "  stages:\n"
+                              "    - {cells: 1, channels: 16}\n"
+                              "hyperparameters:\n"
+                              "  - {name: lr, type: categorical, choices: [0.05, 1000000]}\n";
+
+static nas_context_t *ctx;
+
+/*
+ * A context with one compute thread (NAS_TEST_THREADS overrides): meson runs test programs side by
+ * side, and oneDNN's OpenMP teams of two on two cores shared by two processes wait on each other at
+ * every barrier (ten times slower).
+ */
+static nas_context_t *test_context(uint64_t seed)
+{
+    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
+    o.seed = seed;
+    const char *t = getenv("NAS_TEST_THREADS");
+    o.num_threads = t ? atoi(t) : 1;
+    nas_context_t *c = NULL;
+    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
+    return c;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    FILE *probe = fopen(FMNIST "train-images-idx3-ubyte.gz", "rb");
+    if (!probe) {
+        fprintf(stderr, "Fashion-MNIST not found under " FMNIST " (Debian package dataset-fashion-mnist)\n");
+        return -1;
+    }
+    fclose(probe);
+    ctx = test_context(3);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nas_context_destroy(ctx);
+    return 0;
+}
+
+static nas_space_t *space_of(const char *yaml)
+{
+    nas_space_t *s = NULL;
+    if (nas_space_load_string(&s, ctx, yaml, strlen(yaml), "test") != NAS_OK)
+        fail_msg("space: %s", nas_context_errmsg(ctx));
+    return s;
+}
+
+/* Parameters for a quick proxy: 2000 samples, 20% of them for validation, 16x16 -> 14x14 stem. */
+static nas_params_t *quick_params(void)
+{
+    nas_params_t *p = NULL;
+    assert_int_equal(nas_params_create(&p, ctx), NAS_OK);
+    static const char *const kv[][2] = {
+        { "dataset", "fashion-mnist" }, { "max_samples", "2000" }, { "val_fraction", "0.2" },
+        { "epochs", "1" },              { "batch_size", "32" },    { "stem_stride", "2" },
+        { "latency_runs", "5" },
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        assert_int_equal(nas_params_set(p, kv[i][0], kv[i][1]), NAS_OK);
+    return p;
+}
+
+static double metric(const nas_result_t *r, const char *name)
+{
+    double v = NAN;
+    if (nas_result_get_metric(r, name, &v) != NAS_OK)
+        fail_msg("metric '%s' missing", name);
+    return v;
+}
+
+static void test_registered(void **state)
+{
+    (void)state;
+    bool found = false;
+    for (uint32_t i = 0; i < nas_context_num_evaluators(ctx); i++) {
+        const char *name, *desc;
+        assert_int_equal(nas_context_evaluator_at(ctx, i, &name, &desc), NAS_OK);
+        if (strcmp(name, "train") == 0) {
+            found = true;
+            assert_true(strlen(desc) > 10);
+        }
+    }
+    assert_true(found);
+}
+
+static void test_random_run(void **state)
+{
+    (void)state;
+    nas_space_t *space = space_of(SPACE_YAML);
+    nas_params_t *p = quick_params();
+    nas_evaluator_t *ev = NULL;
+    if (nas_evaluator_create(&ev, space, "train", p) != NAS_OK)
+        fail_msg("create: %s", nas_context_errmsg(ctx));
+    nas_searcher_t *s = NULL;
+    nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
+    so.seed = 4;
+    assert_int_equal(nas_searcher_create(&s, space, "random", NULL, &so), NAS_OK);
+    nas_run_opts_t ro = NAS_RUN_OPTS_INIT;
+    ro.max_trials = 3;
+    nas_run_t *run = NULL;
+    assert_int_equal(nas_run_create(&run, s, ev, &ro), NAS_OK);
+    if (nas_run_execute(run) != NAS_OK)
+        fail_msg("run: %s", nas_run_errmsg(run));
+    assert_int_equal(nas_run_num_trials(run), 3);
+    for (uint64_t i = 0; i < 3; i++) {
+        uint64_t id;
+        const char *arch;
+        const nas_result_t *r;
+        assert_int_equal(nas_run_trial(run, i, &id, &arch, &r), NAS_OK);
+        if (nas_result_status(r) != NAS_OK)
+            fail_msg("trial %llu: %s", (unsigned long long)id, nas_result_message(r));
+        double acc = metric(r, "accuracy");
+        assert_true(acc > 20.0 && acc <= 100.0);   /* 10 classes: chance is 10% */
+        double loss = metric(r, "val_loss");
+        assert_true(isfinite(loss) && loss > 0.0 && loss < 2.5);
+        assert_true(isfinite(metric(r, "train_loss")));
+        assert_true(metric(r, "params") > 1000.0);
+        assert_true(metric(r, "flops") > metric(r, "params"));
+        double lat = metric(r, "latency_ms");
+        assert_true(isfinite(lat) && lat > 0.0);
+        double secs = metric(r, "train_seconds");
+        assert_true(secs > 0.0 && secs <= nas_result_cost(r));
+        assert_true(fabs(metric(r, "epochs") - 1.0) < 1e-9);
+        assert_true(nas_result_cost(r) > 0.0);
+    }
+    uint64_t best;
+    assert_int_equal(nas_run_best(run, &best), NAS_OK);
+    nas_run_destroy(run);
+    nas_searcher_destroy(s);
+    nas_evaluator_destroy(ev);
+    nas_params_destroy(p);
+    nas_space_destroy(space);
+}
+
+static void test_divergence_is_a_trial_failure(void **state)
+{
+    (void)state;
+    nas_space_t *space = space_of(LR_YAML);
+    nas_params_t *p = quick_params();
+    assert_int_equal(nas_params_set(p, "latency", "false"), NAS_OK);
+    nas_evaluator_t *ev = NULL;
+    if (nas_evaluator_create(&ev, space, "train", p) != NAS_OK)
+        fail_msg("create: %s", nas_context_errmsg(ctx));
+    nas_searcher_t *s = NULL;
+    assert_int_equal(nas_searcher_create(&s, space, "grid", NULL, NULL), NAS_OK);
+    nas_run_t *run = NULL;
+    nas_run_opts_t ro = NAS_RUN_OPTS_INIT;
+    assert_int_equal(nas_run_create(&run, s, ev, &ro), NAS_OK);
+    assert_int_equal(nas_run_execute(run), NAS_OK);   /* 2 archs x 2 learning rates, and the run goes on */
+    assert_int_equal(nas_run_num_trials(run), 4);
+    int diverged = 0, ok = 0;
+    for (uint64_t i = 0; i < 4; i++) {
+        uint64_t id;
+        const char *arch;
+        const nas_result_t *r;
+        assert_int_equal(nas_run_trial(run, i, &id, &arch, &r), NAS_OK);
+        if (strstr(arch, "lr=1000000")) {
+            assert_int_equal(nas_result_status(r), NAS_E_DIVERGED);
+            assert_non_null(strstr(nas_result_message(r), "diverged"));
+            assert_true(nas_result_cost(r) > 0.0);
+            diverged++;
+        } else {
+            assert_int_equal(nas_result_status(r), NAS_OK);
+            assert_true(metric(r, "accuracy") > 20.0);
+            ok++;
+        }
+    }
+    assert_int_equal(diverged, 2);
+    assert_int_equal(ok, 2);
+    assert_string_equal(nas_run_stop_reason(run), "exhausted");
+    nas_run_destroy(run);
+    nas_searcher_destroy(s);
+    nas_evaluator_destroy(ev);
+    nas_params_destroy(p);
+    nas_space_destroy(space);
+}
+
+static void test_fidelity(void **state)
+{
+    (void)state;
+    nas_space_t *space = space_of(SPACE_YAML);
+    nas_params_t *p = quick_params();
+    assert_int_equal(nas_params_set(p, "latency", "no"), NAS_OK);
+    assert_int_equal(nas_params_set(p, "data_fraction", "0.5"), NAS_OK);
+    nas_evaluator_t *ev = NULL;
+    if (nas_evaluator_create(&ev, space, "train", p) != NAS_OK)
+        fail_msg("create: %s", nas_context_errmsg(ctx));
+    nas_arch_t *a = NULL;
+    nas_result_t *r = NULL;
+    assert_int_equal(nas_arch_create(&a, space), NAS_OK);
+    assert_int_equal(nas_result_create(&r, ctx), NAS_OK);
+    nas_candidate_t c = NAS_CANDIDATE_INIT;
+    c.arch = a;
+    c.fidelity = 0.4;   /* 0.4 epoch of 800 samples (1600 x data_fraction 0.5) in batches of 32: 10 of 25 steps */
+    assert_int_equal(nas_evaluator_evaluate(ev, &c, r), NAS_OK);
+    assert_int_equal(nas_result_status(r), NAS_OK);
+    assert_true(fabs(metric(r, "epochs") - 10.0 / 25.0) < 1e-9);
+    assert_int_equal(nas_result_get_metric(r, "latency_ms", &(double){ 0 }), NAS_E_NOT_FOUND);
+    nas_result_destroy(r);
+    nas_arch_destroy(a);
+    nas_evaluator_destroy(ev);
+    nas_params_destroy(p);
+    nas_space_destroy(space);
+}
+
+/* Creating with one parameter changed from quick_params(); returns the status. */
+static nas_status_t create_with(const char *key, const char *value)
+{
+    nas_space_t *space = space_of(SPACE_YAML);
+    nas_params_t *p = quick_params();
+    assert_int_equal(nas_params_set(p, key, value), NAS_OK);
+    nas_evaluator_t *ev = (nas_evaluator_t *)&ev;
+    nas_status_t st = nas_evaluator_create(&ev, space, "train", p);
+    if (st == NAS_OK)
+        nas_evaluator_destroy(ev);
+    else
+        assert_null(ev);
+    nas_params_destroy(p);
+    nas_space_destroy(space);
+    return st;
+}
+
+static void expect(const char *key, const char *value, nas_status_t want, const char *word)
+{
+    nas_status_t st = create_with(key, value);
+    if (st != want || !strstr(nas_context_errmsg(ctx), word))
+        fail_msg("%s=%s: expected %s naming '%s', got %s: %s", key, value, nas_status_name(want), word,
+                 nas_status_name(st), nas_context_errmsg(ctx));
+}
+
+static void test_bad_params(void **state)
+{
+    (void)state;
+    expect("epochs_typo", "3", NAS_E_INVAL, "epochs_typo");      /* unknown key */
+    expect("dataset", "cifar-10", NAS_E_INVAL, "cifar-10");
+    expect("val_fraction", "1.5", NAS_E_INVAL, "val_fraction");
+    expect("lr", "-1", NAS_E_INVAL, "lr");
+    expect("lr", "fast", NAS_E_INVAL, "lr");
+    expect("optimizer", "rmsprop", NAS_E_INVAL, "rmsprop");
+    expect("schedule", "linear", NAS_E_INVAL, "schedule");
+    expect("batch_size", "0", NAS_E_INVAL, "batch_size");
+    expect("epochs", "0", NAS_E_INVAL, "epochs");
+    expect("stem_stride", "3", NAS_E_INVAL, "stem_stride");
+    expect("data_fraction", "0.00001", NAS_E_INVAL, "data_fraction");
+    expect("data_dir", "/nonexistent-libnas-folder", NAS_E_IO, "/nonexistent-libnas-folder");
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    nas_space_t *space = space_of(SPACE_YAML);
+    nas_params_t *p = NULL;
+    assert_int_equal(nas_params_create(&p, ctx), NAS_OK);
+    assert_int_equal(nas_params_set(p, "train_images", FMNIST "train-images-idx3-ubyte.gz"), NAS_OK);
+    nas_evaluator_t *ev = NULL;
+    assert_int_equal(nas_evaluator_create(&ev, space, "train", p), NAS_E_INVAL);   /* labels missing */
+    assert_non_null(strstr(nas_context_errmsg(ctx), "train_labels"));
+    assert_int_equal(nas_params_set(p, "train_labels", FMNIST "no-such-labels.gz"), NAS_OK);
+    assert_int_equal(nas_evaluator_create(&ev, space, "train", p), NAS_E_IO);
+    assert_non_null(strstr(nas_context_errmsg(ctx), "no-such-labels.gz"));
+    assert_int_equal(nas_params_set(p, "dataset", "fashion-mnist"), NAS_OK);
+    assert_int_equal(nas_evaluator_create(&ev, space, "train", p), NAS_E_INVAL);   /* both */
+    nas_params_destroy(p);
+    nas_space_destroy(space);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registered),
+        cmocka_unit_test(test_random_run),
+        cmocka_unit_test(test_divergence_is_a_trial_failure),
+        cmocka_unit_test(test_fidelity),
+        cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_bad_files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
