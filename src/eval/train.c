@@ -518,8 +518,8 @@ static const nas_evaluator_vtable_t train_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_evaluator_vtable_t),
     .name = "train",
-    .description = "trains each candidate (oneDNN, CPU) on Fashion-MNIST or IDX files; validation accuracy "
-                   "(params: dataset, epochs, batch_size, lr, optimizer, data_fraction, val_fraction, ...)",
+    .description = "trains candidates with oneDNN on Fashion-MNIST or IDX files (params: dataset, epochs, lr, "
+                   "batch_size, data_fraction, ...)",
     .create = trainev_create,
     .destroy = trainev_destroy,
     .evaluate = trainev_evaluate,

@@ -74,5 +74,6 @@ int cli_cmd_train(int argc, char **argv);
 /* Help texts. */
 void cli_help_space(FILE *f);
 void cli_help_search(FILE *f);
+void cli_help_train(FILE *f);
 
 #endif /* NAS_CLI_H */

@@ -9,9 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Also declared in cli.h; repeated so that this file stands on its own. */
-int cli_cmd_train(int argc, char **argv);
-void cli_help_train(FILE *f);
+/* For `nas help train`; belongs in cli.h next to cli_help_search (declared here until it is). */
 
 void cli_help_train(FILE *f)
 {

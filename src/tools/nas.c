@@ -35,7 +35,7 @@ static void help_help(FILE *f)
 {
     fputs("usage: nas help [COMMAND]\n"
           "\n"
-          "Show help on COMMAND (space, list, search, help), or the command overview.\n",
+          "Show help on COMMAND (space, list, search, train, help), or the command overview.\n",
           f);
 }
 
@@ -93,12 +93,14 @@ static int cmd_help(int argc, char **argv)
         cli_help_space(stdout);
     else if (strcmp(c, "search") == 0)
         cli_help_search(stdout);
+    else if (strcmp(c, "train") == 0)
+        cli_help_train(stdout);
     else if (strcmp(c, "list") == 0)
         help_list(stdout);
     else if (strcmp(c, "help") == 0)
         help_help(stdout);
     else {
-        cli_error("help: unknown command '%s' (commands: space, list, search, help)", c);
+        cli_error("help: unknown command '%s' (commands: space, list, search, train, help)", c);
         return CLI_USAGE;
     }
     return CLI_OK;
