@@ -576,7 +576,7 @@ static void test_host_searcher_run(void **state)
     fixture_t f;
     nb201_fixture(&f, "random", 1);
     nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "backwards", "test", back_create, back_destroy,
-                                 back_ask, back_tell, NULL };
+                                 back_ask, back_tell, NULL, NULL, NULL };
     assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
     nas_searcher_destroy(f.searcher);
     f.searcher = make_searcher(&f, "backwards", 1, "test_acc:max", "skip", "5");

@@ -47,7 +47,8 @@ extern "C" {
     X(NAS_E_TIMEOUT,    16, "timeout",       "time limit reached")               \
     X(NAS_E_CORRUPT,    17, "corrupt",       "corrupted data")                   \
     X(NAS_E_INTERNAL,   18, "internal",      "internal error")                   \
-    X(NAS_E_BUDGET,     19, "budget",        "budget exhausted")
+    X(NAS_E_BUDGET,     19, "budget",        "budget exhausted")                 \
+    X(NAS_E_CRASHED,    20, "crashed",       "the trial's process crashed")
 
 /** Status returned by every fallible call. Since 0.1. */
 typedef enum nas_status {

@@ -39,6 +39,8 @@ NAS_API const char *nas_experiment_searcher(const nas_experiment_t *exp);
 NAS_API const nas_params_t *nas_experiment_searcher_params(const nas_experiment_t *exp);
 /** Objectives string, e.g. "test_acc:max" (default "accuracy:max"). Since 0.1. */
 NAS_API const char *nas_experiment_objectives(const nas_experiment_t *exp);
+/** searcher.constraints joined with commas ("" when none), for nas_searcher_opts_t.constraints. Since 0.1. */
+NAS_API const char *nas_experiment_constraints(const nas_experiment_t *exp);
 /** Evaluator name (default "table"). Since 0.1. */
 NAS_API const char *nas_experiment_evaluator(const nas_experiment_t *exp);
 /** Evaluator parameters (owned by the experiment; never NULL). Since 0.1. */

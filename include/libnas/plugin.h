@@ -14,6 +14,13 @@ extern "C" {
 #define NAS_PLUGIN_ABI_VERSION 1u
 
 /**
+ * A byte stream a strategy writes its state to (save) or reads it back from (load). Values are
+ * stored in a fixed little-endian encoding, so a state file moves between machines.
+ */
+typedef struct nas_state_writer nas_state_writer_t;
+typedef struct nas_state_reader nas_state_reader_t;
+
+/**
  * A search strategy. Vtables are copied at registration (name and description too); they grow only
  * by appending members, and optional members past the caller's struct_size count as NULL.
  * Required: name, create, destroy, ask, tell. Each call gets the searcher handle, whose accessors
@@ -34,6 +41,18 @@ typedef struct nas_searcher_vtable {
     /** Learn from a finished trial (failed ones too). */
     nas_status_t (*tell)(nas_searcher_t *self, void *state, const nas_candidate_t *cand, const nas_result_t *res);
     void *user_data;        /**< passed to nothing by the library; read it with nas_searcher_user_data() */
+    /* Optional, since 0.1 (struct_size covers them or they count as NULL). */
+    /**
+     * Write everything ask/tell depend on (population, model, counters; not the parameters, which
+     * create() reads again). Called between trials: no trial is outstanding.
+     */
+    nas_status_t (*save)(nas_searcher_t *self, void *state, nas_state_writer_t *w);
+    /**
+     * Restore what save wrote, into a state just made by create() with the same parameters. A
+     * strategy without save/load is resumed by replaying the journal through ask and tell, which
+     * needs ask to be a function of the seed and what it was told.
+     */
+    nas_status_t (*load)(nas_searcher_t *self, void *state, nas_state_reader_t *r);
 } nas_searcher_vtable_t;
 
 /** An evaluator. Same rules as nas_searcher_vtable_t. Required: name, create, destroy, evaluate. */
@@ -68,6 +87,37 @@ NAS_API uint32_t nas_context_num_evaluators(const nas_context_t *ctx);
 /** Name and description of evaluator i. Since 0.1. */
 NAS_API nas_status_t nas_context_evaluator_at(const nas_context_t *ctx, uint32_t i, const char **name,
                                               const char **description);
+
+/* State streams. Writers fail only with NAS_E_NOMEM (then every later write is a no-op and the
+ * save fails); readers give NAS_E_CORRUPT when the data ends early or is malformed. */
+/** Append len raw bytes. Since 0.1. */
+NAS_API nas_status_t nas_state_write(nas_state_writer_t *w, const void *data, size_t len);
+/** Append an unsigned 64-bit integer. Since 0.1. */
+NAS_API nas_status_t nas_state_write_u64(nas_state_writer_t *w, uint64_t v);
+/** Append a double, bit-exactly (NaN and infinities included). Since 0.1. */
+NAS_API nas_status_t nas_state_write_f64(nas_state_writer_t *w, double v);
+/** Append n doubles. Since 0.1. */
+NAS_API nas_status_t nas_state_write_f64s(nas_state_writer_t *w, const double *v, size_t n);
+/** Append a string (NULL is written as ""). Since 0.1. */
+NAS_API nas_status_t nas_state_write_str(nas_state_writer_t *w, const char *s);
+/** Append an architecture as its canonical string. Since 0.1. */
+NAS_API nas_status_t nas_state_write_arch(nas_state_writer_t *w, const nas_arch_t *arch);
+/** Read len raw bytes. Since 0.1. */
+NAS_API nas_status_t nas_state_read(nas_state_reader_t *r, void *data, size_t len);
+/** Read an unsigned 64-bit integer. Since 0.1. */
+NAS_API nas_status_t nas_state_read_u64(nas_state_reader_t *r, uint64_t *v);
+/** Read a u64 that must be <= max (a count about to size an allocation): NAS_E_CORRUPT if larger. Since 0.1. */
+NAS_API nas_status_t nas_state_read_count(nas_state_reader_t *r, uint64_t max, uint64_t *v);
+/** Read a double. Since 0.1. */
+NAS_API nas_status_t nas_state_read_f64(nas_state_reader_t *r, double *v);
+/** Read n doubles. Since 0.1. */
+NAS_API nas_status_t nas_state_read_f64s(nas_state_reader_t *r, double *v, size_t n);
+/** Read a string; *s points into the reader's data (NUL-terminated), valid during load. Since 0.1. */
+NAS_API nas_status_t nas_state_read_str(nas_state_reader_t *r, const char **s);
+/** Read an architecture into arch (of the searcher's space); NAS_E_CORRUPT if it does not parse. Since 0.1. */
+NAS_API nas_status_t nas_state_read_arch(nas_state_reader_t *r, nas_arch_t *arch);
+/** Bytes left to read. Since 0.1. */
+NAS_API size_t nas_state_remaining(const nas_state_reader_t *r);
 
 /** user_data of the vtable a searcher was created from. Since 0.1. */
 NAS_API void *nas_searcher_user_data(const nas_searcher_t *s);

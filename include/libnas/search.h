@@ -97,9 +97,14 @@ typedef struct nas_searcher_opts {
     size_t struct_size;       /**< sizeof(nas_searcher_opts_t) */
     uint64_t seed;            /**< 0: derived from the context seed */
     const char *objectives;   /**< "metric:max" or "m1:max,m2:min"; NULL: "accuracy:max" */
+    /**
+     * Hard constraints, "metric<=X" or "metric>=X", comma-separated (e.g. "latency_ms<=5,params<=1e6");
+     * NULL: none. A result that breaks one is infeasible: it scores -inf and is never the best.
+     */
+    const char *constraints;
 } nas_searcher_opts_t;
 
-#define NAS_SEARCHER_OPTS_INIT { sizeof(nas_searcher_opts_t), 0, NULL }
+#define NAS_SEARCHER_OPTS_INIT { sizeof(nas_searcher_opts_t), 0, NULL, NULL }
 
 /**
  * Create a searcher of the registered strategy `name` over `space`.
@@ -147,6 +152,31 @@ NAS_API nas_status_t nas_searcher_objective(const nas_searcher_t *s, uint32_t i,
  * "min"). A failed trial, or a missing or NaN metric, gives -INFINITY for that objective. Since 0.1.
  */
 NAS_API nas_status_t nas_searcher_scores(const nas_searcher_t *s, const nas_result_t *res, double *out, uint32_t n);
+/**
+ * How far a result is from meeting the constraints: 0 when feasible (or none are set), else the
+ * sum over broken constraints of |value - bound| / max(|bound|, 1); +inf for a failed trial or a
+ * missing constrained metric. Since 0.1.
+ */
+NAS_API double nas_searcher_violation(const nas_searcher_t *s, const nas_result_t *res);
+/** Number of constraints. Since 0.1. */
+NAS_API uint32_t nas_searcher_num_constraints(const nas_searcher_t *s);
+
+/**
+ * Save the searcher's whole state (its random stream, trial counter and the strategy's own state)
+ * into buf. NAS_E_RANGE with *len set when cap is too small (buf may be NULL then);
+ * NAS_E_UNSUPPORTED when the strategy has no save; NAS_E_STATE while a trial is outstanding. Since 0.1.
+ */
+NAS_API nas_status_t nas_searcher_save(nas_searcher_t *s, void *buf, size_t cap, size_t *len);
+/**
+ * Restore a state saved by nas_searcher_save() into a searcher just created with the same
+ * strategy, parameters, seed, objectives and space (and not yet asked). NAS_E_CORRUPT for damaged
+ * data; NAS_E_INVAL when it was saved by another strategy or setup; NAS_E_UNSUPPORTED. Since 0.1.
+ */
+NAS_API nas_status_t nas_searcher_load(nas_searcher_t *s, const void *data, size_t len);
+/** Whether the strategy implements save and load. Since 0.1. */
+NAS_API bool nas_searcher_can_save(const nas_searcher_t *s);
+/** Number of trials asked so far (the next trial id). Since 0.1. */
+NAS_API uint64_t nas_searcher_num_asked(const nas_searcher_t *s);
 
 /* ---------------------------------------------------------------------- */
 /* Evaluators                                                              */
@@ -213,9 +243,33 @@ typedef struct nas_run_opts {
     void *progress_user_data;
     nas_cancel_fn cancel;
     void *cancel_user_data;
+    /**
+     * Continue the search recorded in journal_path (required) instead of starting one: the journal's
+     * header must match this run (space, searcher, evaluator, objectives, seed); its trials are
+     * taken back into the history and the searcher is brought to where it was, from the checkpoint
+     * when there is one and by replaying the journal after it. A torn last line is cut off. Since 0.1.
+     */
+    bool resume;
+    /**
+     * Searcher checkpoint, rewritten atomically after every trial when the strategy can save
+     * (NULL: none; a resume then replays the whole journal). Since 0.1.
+     */
+    const char *checkpoint_path;
+    /**
+     * Evaluate each trial in a child process (fork), so that a trial that crashes (a signal, an
+     * abort, exit) is recorded with NAS_E_CRASHED and the search goes on, and a cancel stops the
+     * running trial at once (polled every 0.1 s). The evaluator is created in this process; what it
+     * changes in its own state while evaluating is lost with the child. POSIX only. Since 0.1.
+     */
+    bool isolate;
+    /**
+     * Seconds a trial may take (0: no limit); implies isolate. A trial over the limit is killed and
+     * recorded with NAS_E_TIMEOUT. Since 0.1.
+     */
+    double trial_timeout;
 } nas_run_opts_t;
 
-#define NAS_RUN_OPTS_INIT { sizeof(nas_run_opts_t), 0, 0.0, 0.0, NULL, NULL, NULL, NULL, NULL }
+#define NAS_RUN_OPTS_INIT { sizeof(nas_run_opts_t), 0, 0.0, 0.0, NULL, NULL, NULL, NULL, NULL, false, NULL, false, 0.0 }
 
 /** A run: the loop ask -> evaluate -> tell under a budget, its journal and its history. */
 typedef struct nas_run nas_run_t;
@@ -251,6 +305,13 @@ NAS_API nas_status_t nas_run_trial(const nas_run_t *run, uint64_t i, uint64_t *t
 NAS_API nas_status_t nas_run_best(const nas_run_t *run, uint64_t *index);
 /** Why the last execute stopped ("max_trials", "max_seconds", "max_cost", "exhausted", "cancelled", "error"). Since 0.1. */
 NAS_API const char *nas_run_stop_reason(const nas_run_t *run);
+/**
+ * The Pareto front of the successful, feasible trials over all objectives: indices into the
+ * history, in history order. *n is set to the front's size; NAS_E_RANGE when cap is smaller. Since 0.1.
+ */
+NAS_API nas_status_t nas_run_pareto(const nas_run_t *run, uint64_t *idx, uint64_t cap, uint64_t *n);
+/** Number of trials taken back from the journal by a resume. Since 0.1. */
+NAS_API uint64_t nas_run_num_resumed(const nas_run_t *run);
 /** Wall-clock seconds spent in execute so far. Since 0.1. */
 NAS_API double nas_run_elapsed(const nas_run_t *run);
 

@@ -30,6 +30,10 @@ static nas_status_t register_builtins(nas_context_t *ctx)
         return st;
     if ((st = nas__register_grid(ctx)) != NAS_OK)
         return st;
+    if ((st = nas__register_evolution(ctx)) != NAS_OK || (st = nas__register_local(ctx)) != NAS_OK ||
+        (st = nas__register_nsga2(ctx)) != NAS_OK || (st = nas__register_reinforce(ctx)) != NAS_OK ||
+        (st = nas__register_tpe(ctx)) != NAS_OK || (st = nas__register_hyperband(ctx)) != NAS_OK)
+        return st;
     if ((st = nas__register_table(ctx)) != NAS_OK)
         return st;
     return nas__register_train(ctx);
@@ -151,6 +155,11 @@ nas_status_t nas_context_register_searcher(nas_context_t *ctx, const nas_searche
         return st;
     if (!vt->create || !vt->destroy || !vt->ask || !vt->tell)
         return nas__ctx_fail(ctx, NAS_E_INVAL, "searcher '%s': create, destroy, ask and tell are required", vt->name);
+    bool has_save = size >= REQUIRED_SIZE(nas_searcher_vtable_t, save) && vt->save;
+    bool has_load = size >= REQUIRED_SIZE(nas_searcher_vtable_t, load) && vt->load;
+    if (has_save != has_load)
+        return nas__ctx_fail(ctx, NAS_E_INVAL, "searcher '%s': save and load go together (give both or neither)",
+                             vt->name);
     if (nas__find_searcher(ctx, vt->name))
         return nas__ctx_fail(ctx, NAS_E_EXISTS, "a searcher named '%s' is already registered", vt->name);
 

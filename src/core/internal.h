@@ -73,6 +73,20 @@ void nas__c_locale_leave(locale_t old);
 /* Seconds on a monotonic clock. */
 double nas__now(void);
 
+/* fsync of the folder holding `path` (best effort: errors are ignored). */
+void nas__fsync_folder(nas_context_t *ctx, const char *path);
+/* Write `len` bytes to path atomically: a temporary file in the same folder, fsync, rename, fsync of the folder. */
+nas_status_t nas__write_file_atomic(nas_context_t *ctx, const char *path, const char *data, size_t len, char *errbuf);
+/*
+ * Read a whole file of at most max bytes (NUL-terminated copy, *len without the NUL). NAS_E_NOT_FOUND
+ * when it does not exist, NAS_E_IO, NAS_E_RANGE (larger than max), NAS_E_NOMEM; "PATH: why" in errbuf.
+ */
+nas_status_t nas__read_file(nas_context_t *ctx, const char *path, size_t max, char **data, size_t *len, char *errbuf);
+
+/* The four words of a generator's state (checkpoints); set refuses the all-zero state. */
+void nas__rng_get_state(const nas_rng_t *rng, uint64_t out[4]);
+bool nas__rng_set_state(nas_rng_t *rng, const uint64_t in[4]);
+
 /* 64-bit mixing (splitmix64 finalizer) and FNV-1a for strings: stable across platforms. */
 uint64_t nas__mix64(uint64_t x);
 uint64_t nas__hash_bytes(const void *data, size_t n, uint64_t seed);
@@ -140,6 +154,12 @@ bool nas__space_is_built(const nas_space_t *space);
 /* Built-in registration (each in its own file; called from nas_context_create). */
 nas_status_t nas__register_random(nas_context_t *ctx);
 nas_status_t nas__register_grid(nas_context_t *ctx);
+nas_status_t nas__register_evolution(nas_context_t *ctx);   /* evolution (regularized/aging) */
+nas_status_t nas__register_local(nas_context_t *ctx);       /* local search */
+nas_status_t nas__register_nsga2(nas_context_t *ctx);       /* NSGA-II */
+nas_status_t nas__register_reinforce(nas_context_t *ctx);   /* REINFORCE (+ LSTM controller) */
+nas_status_t nas__register_tpe(nas_context_t *ctx);         /* TPE */
+nas_status_t nas__register_hyperband(nas_context_t *ctx);   /* successive halving, Hyperband, BOHB */
 nas_status_t nas__register_table(nas_context_t *ctx);
 nas_status_t nas__register_train(nas_context_t *ctx);
 

@@ -82,3 +82,18 @@ double nas_rng_normal(nas_rng_t *rng)
     double u2 = nas_rng_uniform(rng);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+void nas__rng_get_state(const nas_rng_t *rng, uint64_t out[4])
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = rng->s[i];
+}
+
+bool nas__rng_set_state(nas_rng_t *rng, const uint64_t in[4])
+{
+    if (!(in[0] | in[1] | in[2] | in[3]))
+        return false;
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = in[i];
+    return true;
+}

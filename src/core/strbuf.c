@@ -50,7 +50,8 @@ void nas__sb_append(nas__sb_t *sb, const char *s, size_t n)
 {
     if (!sb_reserve(sb, n))
         return;
-    memcpy(sb->data + sb->len, s, n);
+    if (n)
+        memcpy(sb->data + sb->len, s, n);
     sb->len += n;
     sb->data[sb->len] = '\0';
 }

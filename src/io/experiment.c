@@ -9,10 +9,11 @@
 struct nas_experiment {
     nas_context_t *ctx;
     nas_space_t *space;
-    char *name, *searcher, *objectives, *evaluator, *output;
+    char *name, *searcher, *objectives, *constraints, *evaluator, *output;
     nas_params_t *searcher_params, *evaluator_params;
     uint64_t seed, max_trials;
-    double max_seconds, max_cost;
+    double max_seconds, max_cost, trial_seconds;
+    bool isolate;
 };
 
 typedef struct loader {
@@ -24,9 +25,9 @@ typedef struct loader {
 
 static const char *const top_keys[] = { "name", "description", "space", "searcher", "evaluator", "budget", "seed",
                                         "output", NULL };
-static const char *const searcher_keys[] = { "name", "params", "objectives", NULL };
+static const char *const searcher_keys[] = { "name", "params", "objectives", "constraints", NULL };
 static const char *const evaluator_keys[] = { "name", "params", NULL };
-static const char *const budget_keys[] = { "trials", "seconds", "cost", NULL };
+static const char *const budget_keys[] = { "trials", "seconds", "cost", "trial_seconds", "isolate", NULL };
 
 static nas_status_t nomem(const loader_t *L)
 {
@@ -116,25 +117,25 @@ static nas_status_t read_component_name(const loader_t *L, const nas__ynode_t *n
     return set_string(L, dst, name);
 }
 
-static nas_status_t read_objectives(const loader_t *L, const nas__ynode_t *node)
+/* A string, or a list of strings joined with commas, into *dst (objectives, constraints). */
+static nas_status_t read_joined(const loader_t *L, const nas__ynode_t *node, const char *what, char **dst)
 {
     const nas__ydoc_t *doc = L->doc;
     nas_status_t st;
     const char *s;
     if (node->kind != NAS__Y_SEQ) {
-        if ((st = nas__yread_str(doc, node, "searcher.objectives", &s)) != NAS_OK)
+        if ((st = nas__yread_str(doc, node, what, &s)) != NAS_OK)
             return st;
         if (!*s)
-            return nas__yfail(doc, node, NAS_E_SPEC, "searcher.objectives is empty");
-        return set_string(L, &L->exp->objectives, s);
+            return nas__yfail(doc, node, NAS_E_SPEC, "%s is empty", what);
+        return set_string(L, dst, s);
     }
-    /* A list: joined with commas. */
     if (node->n == 0)
-        return nas__yfail(doc, node, NAS_E_SPEC, "searcher.objectives is an empty list");
+        return nas__yfail(doc, node, NAS_E_SPEC, "%s is an empty list", what);
     nas__sb_t sb;
     nas__sb_init(&sb, L->ctx);
     for (uint32_t i = 0; i < node->n; i++) {
-        if ((st = nas__yread_str(doc, node->items[i], "an objective", &s)) != NAS_OK) {
+        if ((st = nas__yread_str(doc, node->items[i], what, &s)) != NAS_OK) {
             nas__sb_free(&sb);
             return st;
         }
@@ -146,8 +147,8 @@ static nas_status_t read_objectives(const loader_t *L, const nas__ynode_t *node)
         nas__sb_free(&sb);
         return nomem(L);
     }
-    nas__free(L->ctx, L->exp->objectives);
-    L->exp->objectives = sb.data;
+    nas__free(L->ctx, *dst);
+    *dst = sb.data;
     return NAS_OK;
 }
 
@@ -164,7 +165,11 @@ static nas_status_t read_searcher(const loader_t *L, const nas__ynode_t *node)
     v = nas__ymap_get(node, "name", NULL);
     if (v && (st = read_component_name(L, v, "searcher.name", &L->exp->searcher)) != NAS_OK)
         return st;
-    if ((v = nas__ymap_get(node, "objectives", NULL)) && (st = read_objectives(L, v)) != NAS_OK)
+    if ((v = nas__ymap_get(node, "objectives", NULL)) &&
+        (st = read_joined(L, v, "searcher.objectives", &L->exp->objectives)) != NAS_OK)
+        return st;
+    if ((v = nas__ymap_get(node, "constraints", NULL)) &&
+        (st = read_joined(L, v, "searcher.constraints", &L->exp->constraints)) != NAS_OK)
         return st;
     if ((v = nas__ymap_get(node, "params", NULL)))
         return read_params(L, v, "searcher.params", L->exp->searcher_params);
@@ -200,9 +205,12 @@ static nas_status_t read_budget(const loader_t *L, const nas__ynode_t *node)
     v = nas__ymap_get(node, "trials", NULL);
     if (v && (st = nas__yread_u64(doc, v, "budget.trials", &L->exp->max_trials)) != NAS_OK)
         return st;
-    static const char *const reals[] = { "seconds", "cost" };
-    double *dst[] = { &L->exp->max_seconds, &L->exp->max_cost };
-    for (int i = 0; i < 2; i++) {
+    if ((v = nas__ymap_get(node, "isolate", NULL)) && (st = nas__yread_bool(doc, v, "budget.isolate",
+                                                                            &L->exp->isolate)) != NAS_OK)
+        return st;
+    static const char *const reals[] = { "seconds", "cost", "trial_seconds" };
+    double *dst[] = { &L->exp->max_seconds, &L->exp->max_cost, &L->exp->trial_seconds };
+    for (int i = 0; i < 3; i++) {
         if (!(v = nas__ymap_get(node, reals[i], NULL)))
             continue;
         char what[32];
@@ -289,7 +297,7 @@ static nas_status_t from_doc(nas_experiment_t **out, nas_context_t *ctx, const n
     loader_t L = { ctx, doc, base, exp };
     nas_status_t st;
     if (!(exp->name = nas__strdup(ctx, "")) || !(exp->searcher = nas__strdup(ctx, "random")) ||
-        !(exp->objectives = nas__strdup(ctx, "accuracy:max")) || !(exp->evaluator = nas__strdup(ctx, "table")) ||
+        !(exp->objectives = nas__strdup(ctx, "accuracy:max")) || !(exp->constraints = nas__strdup(ctx, "")) || !(exp->evaluator = nas__strdup(ctx, "table")) ||
         !(exp->output = nas__strdup(ctx, ""))) {
         st = nomem(&L);
         goto out_destroy;
@@ -367,6 +375,7 @@ void nas_experiment_destroy(nas_experiment_t *exp)
     nas__free(ctx, exp->name);
     nas__free(ctx, exp->searcher);
     nas__free(ctx, exp->objectives);
+    nas__free(ctx, exp->constraints);
     nas__free(ctx, exp->evaluator);
     nas__free(ctx, exp->output);
     nas__free(ctx, exp);
@@ -395,6 +404,11 @@ const nas_params_t *nas_experiment_searcher_params(const nas_experiment_t *exp)
 const char *nas_experiment_objectives(const nas_experiment_t *exp)
 {
     return exp ? exp->objectives : "accuracy:max";
+}
+
+const char *nas_experiment_constraints(const nas_experiment_t *exp)
+{
+    return exp ? exp->constraints : "";
 }
 
 const char *nas_experiment_evaluator(const nas_experiment_t *exp)
@@ -429,5 +443,9 @@ nas_status_t nas_experiment_budget(const nas_experiment_t *exp, nas_run_opts_t *
         opts->max_seconds = exp->max_seconds;
     if (n >= offsetof(nas_run_opts_t, max_cost) + sizeof opts->max_cost)
         opts->max_cost = exp->max_cost;
+    if (n >= offsetof(nas_run_opts_t, isolate) + sizeof opts->isolate)
+        opts->isolate = exp->isolate;
+    if (n >= offsetof(nas_run_opts_t, trial_timeout) + sizeof opts->trial_timeout)
+        opts->trial_timeout = exp->trial_seconds;
     return NAS_OK;
 }

@@ -11,72 +11,6 @@
 #include <yaml.h>
 
 /* ---------------------------------------------------------------------- */
-/* Files                                                                   */
-
-nas_status_t nas__read_file(nas_context_t *ctx, const char *path, size_t max_bytes, char **out, size_t *len)
-{
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nas__ctx_fail(ctx, NAS_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    nas_status_t st = NAS_OK;
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        st = nas__ctx_fail(ctx, NAS_E_IO, "%s: is a folder, not a file", path);
-        goto out_close;
-    }
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max_bytes) {
-        st = nas__ctx_fail(ctx, NAS_E_RANGE, "%s: the file has %lld bytes, over the limit of %zu", path,
-                           (long long)sb.st_size, max_bytes);
-        goto out_close;
-    }
-    /* Read at most max_bytes + 1, so a pipe or a growing file cannot get past the limit either. */
-    size_t cap = 4096, n = 0;
-    char *buf = nas__malloc(ctx, cap);
-    if (!buf) {
-        st = nas__ctx_fail(ctx, NAS_E_NOMEM, "%s: out of memory reading the file", path);
-        goto out_close;
-    }
-    for (;;) {
-        if (n + 1 >= cap) {
-            size_t ncap = cap * 2;
-            if (ncap > max_bytes + 2)
-                ncap = max_bytes + 2;
-            char *p = nas__realloc(ctx, buf, ncap);
-            if (!p) {
-                st = nas__ctx_fail(ctx, NAS_E_NOMEM, "%s: out of memory reading the file", path);
-                goto out_free;
-            }
-            buf = p;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n > max_bytes) {
-            st = nas__ctx_fail(ctx, NAS_E_RANGE, "%s: the file is over the limit of %zu bytes", path, max_bytes);
-            goto out_free;
-        }
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        st = nas__ctx_fail(ctx, NAS_E_IO, "%s: read error: %s", path, strerror(errno));
-        goto out_free;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    goto out_close;
-
-out_free:
-    nas__free(ctx, buf);
-out_close:
-    fclose(f);
-    return st;
-}
-
-/* ---------------------------------------------------------------------- */
 /* Messages                                                                */
 
 nas_status_t nas__yfail(const nas__ydoc_t *doc, const nas__ynode_t *node, nas_status_t st, const char *fmt, ...)
@@ -322,7 +256,9 @@ nas_status_t nas__ydoc_load_file(nas__ydoc_t **out, nas_context_t *ctx, const ch
     *out = NULL;
     char *text;
     size_t len;
-    nas_status_t st = nas__read_file(ctx, path, max_bytes, &text, &len);
+    nas_status_t st = nas__read_file(ctx, path, max_bytes, &text, &len, ctx->errmsg);
+    if (st == NAS_E_NOT_FOUND)
+        st = NAS_E_IO;
     if (st != NAS_OK)
         return st;
     st = nas__ydoc_parse(out, ctx, text, len, path);

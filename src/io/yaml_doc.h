@@ -39,8 +39,6 @@ nas_status_t nas__ydoc_parse(nas__ydoc_t **out, nas_context_t *ctx, const char *
 nas_status_t nas__ydoc_load_file(nas__ydoc_t **out, nas_context_t *ctx, const char *path, size_t max_bytes);
 void nas__ydoc_free(nas__ydoc_t *doc);
 
-/* Read a whole file through the context's allocator (NUL-terminated). */
-nas_status_t nas__read_file(nas_context_t *ctx, const char *path, size_t max_bytes, char **out, size_t *len);
 
 /* "ORIGIN:LINE:COLUMN: message" into the context (node NULL: the document's start). */
 nas_status_t nas__yfail(const nas__ydoc_t *doc, const nas__ynode_t *node, nas_status_t st, const char *fmt, ...)

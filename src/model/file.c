@@ -27,7 +27,6 @@
  */
 #include "model/model_internal.h"
 
-#include "run/run_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -96,6 +96,11 @@ nas_status_t nas__journal_header(nas__journal_t *j, const nas_searcher_t *s, con
     nas__sb_json_str(&sb, nas_evaluator_name(ev));
     nas__sb_puts(&sb, ",\"objectives\":");
     nas__sb_json_str(&sb, obj.failed ? "" : obj.data);
+    nas__sb_puts(&sb, ",\"constraints\":");
+    nas__sb_free(&obj);
+    nas__sb_init(&obj, j->ctx);
+    nas__searcher_constraints_string(s, &obj);
+    nas__sb_json_str(&sb, obj.failed || !obj.data ? "" : obj.data);
     nas__sb_printf(&sb, ",\"seed\":%llu,\"budget\":", (unsigned long long)nas__searcher_seed(s));
     nas__json_budget(&sb, opts);
     nas__sb_printf(&sb, ",\"time\":%lld}", (long long)time(NULL));

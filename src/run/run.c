@@ -13,37 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct trial {
-    uint64_t id;
-    char *arch;            /* canonical string with hyperparameters */
-    nas_result_t *res;
-} trial_t;
-
-struct nas_run {
-    nas_context_t *ctx;
-    nas_searcher_t *searcher;
-    nas_evaluator_t *ev;
-    nas_run_opts_t o;             /* journal_path points at our copy */
-    nas__journal_t journal;
-    bool has_journal;
-    nas_arch_t *arch;             /* the candidate being run */
-    nas_result_t *res;
-    char *str;                    /* its string */
-    size_t str_cap;
-    trial_t *trials;
-    uint32_t num_trials, cap_trials;
-    uint64_t failed;
-    double cost;
-    double elapsed;               /* seconds spent in finished executes */
-    double started;               /* clock at the start of the running execute */
-    bool running;
-    int64_t best;                 /* index in trials, -1 */
-    double best_score;            /* sign-adjusted first objective of the best */
-    bool warned_objective;        /* a successful trial lacked the first objective (logged once) */
-    const char *stop_reason;
-    char errmsg[NAS_ERRMSG_CAP];
-};
-
 static bool budget_ok(double v)
 {
     return isfinite(v) && v >= 0.0;
@@ -63,8 +32,11 @@ nas_status_t nas_run_create(nas_run_t **out, nas_searcher_t *searcher, nas_evalu
     nas_run_opts_t o = NAS_RUN_OPTS_INIT;
     if (opts && !nas__copy_opts(&o, sizeof o, opts, opts->struct_size))
         return nas__ctx_fail(ctx, NAS_E_INVAL, "nas_run_create: opts->struct_size %zu is too small", opts->struct_size);
-    if (!budget_ok(o.max_seconds) || !budget_ok(o.max_cost))
-        return nas__ctx_fail(ctx, NAS_E_INVAL, "nas_run_create: max_seconds and max_cost must be finite and >= 0");
+    if (!budget_ok(o.max_seconds) || !budget_ok(o.max_cost) || !budget_ok(o.trial_timeout))
+        return nas__ctx_fail(ctx, NAS_E_INVAL,
+                             "nas_run_create: max_seconds, max_cost and trial_timeout must be finite and >= 0");
+    if (o.trial_timeout > 0.0)
+        o.isolate = true;
     if (!o.max_trials && o.max_seconds == 0.0 && o.max_cost == 0.0 && !nas__searcher_finite(searcher))
         return nas__ctx_fail(ctx, NAS_E_INVAL,
                              "nas_run_create: searcher '%s' may never be exhausted: set a budget (max_trials, "
@@ -88,10 +60,25 @@ nas_status_t nas_run_create(nas_run_t **out, nas_searcher_t *searcher, nas_evalu
         nas__ctx_fail(ctx, st, "out of memory creating a run");
         goto out_destroy;
     }
+    run->o.checkpoint_path = NULL;
+    if (o.resume && !o.journal_path) {
+        st = nas__ctx_fail(ctx, NAS_E_INVAL, "nas_run_create: resume needs journal_path");
+        goto out_destroy;
+    }
+    if (o.checkpoint_path && !(run->checkpoint_path = nas__strdup(ctx, o.checkpoint_path))) {
+        st = nas__ctx_fail(ctx, NAS_E_NOMEM, "out of memory creating a run");
+        goto out_destroy;
+    }
+    run->o.checkpoint_path = run->checkpoint_path;
+    bool has_header = false;
+    if (o.resume && (st = nas__run_resume(run, o.journal_path, &has_header)) != NAS_OK) {
+        nas__ctx_fail(ctx, st, "%s", run->errmsg);
+        goto out_destroy;
+    }
     if (o.journal_path) {
         run->has_journal = true;
         if ((st = nas__journal_open(&run->journal, ctx, o.journal_path, ctx->errmsg)) != NAS_OK ||
-            (st = nas__journal_header(&run->journal, searcher, evaluator, &o, ctx->errmsg)) != NAS_OK)
+            (!has_header && (st = nas__journal_header(&run->journal, searcher, evaluator, &o, ctx->errmsg)) != NAS_OK))
             goto out_destroy;
         run->o.journal_path = run->journal.path;
     }
@@ -112,6 +99,8 @@ void nas_run_destroy(nas_run_t *run)
         nas_result_destroy(run->trials[i].res);
     }
     nas__free(run->ctx, run->trials);
+    nas__free(run->ctx, run->checkpoint_path);
+    nas__free(run->ctx, run->ckpt_buf);
     if (run->has_journal)
         nas__journal_close(&run->journal);
     nas_arch_destroy(run->arch);
@@ -147,21 +136,19 @@ static nas_status_t arch_string(nas_run_t *run)
     return NAS_OK;
 }
 
-/* Append the finished trial to the history and update the counters and the best. */
-static nas_status_t record(nas_run_t *run, const nas_candidate_t *cand)
+nas_status_t nas__run_record(nas_run_t *run, uint64_t id, const char *arch, double fidelity, const nas_result_t *res)
 {
     if (run->num_trials == UINT32_MAX ||
         !nas__grow(run->ctx, (void **)&run->trials, &run->cap_trials, run->num_trials + 1, sizeof *run->trials))
-        return nas__fail(run->errmsg, NAS_E_NOMEM, "out of memory recording trial %llu",
-                         (unsigned long long)cand->trial_id);
-    trial_t t = { cand->trial_id, nas__strdup(run->ctx, run->str), NULL };
+        return nas__fail(run->errmsg, NAS_E_NOMEM, "out of memory recording trial %llu", (unsigned long long)id);
+    nas__trial_t t = { id, nas__strdup(run->ctx, arch), fidelity, NULL };
     nas_status_t st = t.arch ? nas_result_create(&t.res, run->ctx) : NAS_E_NOMEM;
     if (st == NAS_OK)
-        st = nas_result_copy(t.res, run->res);
+        st = nas_result_copy(t.res, res);
     if (st != NAS_OK) {
         nas__free(run->ctx, t.arch);
         nas_result_destroy(t.res);
-        return nas__fail(run->errmsg, st, "out of memory recording trial %llu", (unsigned long long)cand->trial_id);
+        return nas__fail(run->errmsg, st, "out of memory recording trial %llu", (unsigned long long)id);
     }
     run->trials[run->num_trials++] = t;
     run->cost += nas_result_cost(t.res);
@@ -202,7 +189,7 @@ static void report_progress(nas_run_t *run, nas_status_t last_status)
     p.best_score = NAN;
     p.best_trial = UINT64_MAX;
     if (run->best >= 0) {
-        const trial_t *b = &run->trials[run->best];
+        const nas__trial_t *b = &run->trials[run->best];
         const char *name;
         double v;
         if (nas_searcher_objective(run->searcher, 0, &name, NULL) == NAS_OK &&
@@ -227,6 +214,42 @@ static const char *budget_spent(nas_run_t *run)
     return NULL;
 }
 
+/*
+ * Write the searcher's state to the checkpoint file, at most every CHECKPOINT_SECONDS unless
+ * forced (the end of an execute). Between checkpoints a resume replays the journal, which costs
+ * the strategy's ask/tell time only, so the interval bounds the file traffic, not what is lost.
+ */
+#define CHECKPOINT_SECONDS 1.0
+
+static nas_status_t checkpoint(nas_run_t *run, bool force)
+{
+    if (!run->checkpoint_path || !nas_searcher_can_save(run->searcher) ||
+        run->ckpt_trials == nas_searcher_num_asked(run->searcher))
+        return NAS_OK;
+    double now = nas__now();
+    if (!force && now - run->ckpt_time < CHECKPOINT_SECONDS)
+        return NAS_OK;
+    size_t len = 0;
+    nas_status_t st = nas_searcher_save(run->searcher, run->ckpt_buf, run->ckpt_cap, &len);
+    if (st == NAS_E_RANGE) {
+        void *p = nas__realloc(run->ctx, run->ckpt_buf, len);
+        if (!p)
+            return nas__fail(run->errmsg, NAS_E_NOMEM, "out of memory saving the searcher's state");
+        run->ckpt_buf = p;
+        run->ckpt_cap = len;
+        st = nas_searcher_save(run->searcher, run->ckpt_buf, run->ckpt_cap, &len);
+    }
+    if (st == NAS_E_STATE)
+        return NAS_OK;   /* trials outstanding (a host drives the searcher too): next time */
+    if (st != NAS_OK)
+        return nas__fail(run->errmsg, st, "%s", nas_searcher_errmsg(run->searcher));
+    if ((st = nas__write_file_atomic(run->ctx, run->checkpoint_path, run->ckpt_buf, len, run->errmsg)) != NAS_OK)
+        return st;
+    run->ckpt_time = now;
+    run->ckpt_trials = nas_searcher_num_asked(run->searcher);
+    return NAS_OK;
+}
+
 /* One trial: ask, evaluate, record, journal, tell. NAS_E_EXHAUSTED when the searcher is done. */
 static nas_status_t one_trial(nas_run_t *run)
 {
@@ -240,17 +263,26 @@ static nas_status_t one_trial(nas_run_t *run)
     if ((st = arch_string(run)) != NAS_OK)
         return st;
     double t0 = nas__now();
-    st = nas_evaluator_evaluate(run->ev, &cand, run->res);
+    if (run->o.isolate) {
+        nas_result_clear(run->res);
+        st = nas__run_isolated(run, &cand, run->res);
+    } else {
+        st = nas_evaluator_evaluate(run->ev, &cand, run->res);
+        if (st != NAS_OK)
+            nas__fail(run->errmsg, st, "%s", nas_evaluator_errmsg(run->ev));
+    }
     double elapsed = nas__now() - t0;
     if (st != NAS_OK)
-        return nas__fail(run->errmsg, st, "%s", nas_evaluator_errmsg(run->ev));
-    if ((st = record(run, &cand)) != NAS_OK)
+        return st;
+    if ((st = nas__run_record(run, cand.trial_id, run->str, cand.fidelity, run->res)) != NAS_OK)
         return st;
     if (run->has_journal && (st = nas__journal_trial(&run->journal, &cand, run->str, run->res, elapsed,
                                                      run->errmsg)) != NAS_OK)
         return st;
     if ((st = nas_searcher_tell(run->searcher, &cand, run->res)) != NAS_OK)
         return nas__fail(run->errmsg, st, "%s", nas_searcher_errmsg(run->searcher));
+    if ((st = checkpoint(run, false)) != NAS_OK)
+        return st;
     report_progress(run, nas_result_status(run->res));
     return NAS_OK;
 }
@@ -288,6 +320,9 @@ nas_status_t nas_run_execute(nas_run_t *run)
             break;
         }
     }
+    nas_status_t cst = checkpoint(run, true);
+    if (st == NAS_OK)
+        st = cst;
     run->elapsed += nas__now() - run->started;
     run->running = false;
     return st;
@@ -309,7 +344,7 @@ nas_status_t nas_run_trial(const nas_run_t *run, uint64_t i, uint64_t *trial_id,
     if (i >= run->num_trials)
         return nas__fail(((nas_run_t *)run)->errmsg, NAS_E_RANGE, "trial index %llu past the end (%u)",
                          (unsigned long long)i, (unsigned)run->num_trials);
-    const trial_t *t = &run->trials[i];
+    const nas__trial_t *t = &run->trials[i];
     if (trial_id)
         *trial_id = t->id;
     if (arch)
@@ -329,6 +364,83 @@ nas_status_t nas_run_best(const nas_run_t *run, uint64_t *index)
     return NAS_OK;
 }
 
+uint64_t nas_run_num_resumed(const nas_run_t *run)
+{
+    return run ? run->num_resumed : 0;
+}
+
+/* a dominates b: no worse in every objective, better in one (sign-adjusted scores). */
+static bool dominates(const double *a, const double *b, uint32_t k)
+{
+    bool better = false;
+    for (uint32_t i = 0; i < k; i++) {
+        if (a[i] < b[i])
+            return false;
+        better |= a[i] > b[i];
+    }
+    return better;
+}
+
+/* Indices of the front into *front (allocated; NULL when empty), its size into *n. */
+static nas_status_t pareto_front(nas_run_t *run, uint64_t **front, uint64_t *n)
+{
+    *front = NULL;
+    *n = 0;
+    uint32_t k = nas_searcher_num_objectives(run->searcher);
+    double *sc = nas__calloc(run->ctx, (size_t)run->num_trials * k + 1, sizeof *sc);
+    uint64_t *cand = nas__calloc(run->ctx, (size_t)run->num_trials + 1, sizeof *cand);
+    if (!sc || !cand) {
+        nas__free(run->ctx, sc);
+        nas__free(run->ctx, cand);
+        return nas__fail(run->errmsg, NAS_E_NOMEM, "out of memory computing the Pareto front");
+    }
+    uint64_t m = 0;
+    for (uint32_t i = 0; i < run->num_trials; i++) {
+        double *v = &sc[m * k];
+        nas_searcher_scores(run->searcher, run->trials[i].res, v, k);
+        bool finite = true;
+        for (uint32_t j = 0; j < k; j++)
+            finite &= isfinite(v[j]) != 0;
+        if (finite)
+            cand[m++] = i;
+    }
+    uint64_t kept = 0;
+    for (uint64_t a = 0; a < m; a++) {
+        bool dominated = false;
+        for (uint64_t b = 0; b < m && !dominated; b++)
+            dominated = b != a && dominates(&sc[b * k], &sc[a * k], k);
+        /* Equal score vectors: the first in history order stands for them. */
+        for (uint64_t b = 0; b < a && !dominated; b++)
+            dominated = memcmp(&sc[b * k], &sc[a * k], k * sizeof *sc) == 0;
+        if (!dominated)
+            cand[kept++] = cand[a];
+    }
+    nas__free(run->ctx, sc);
+    *front = cand;
+    *n = kept;
+    return NAS_OK;
+}
+
+nas_status_t nas_run_pareto(const nas_run_t *crun, uint64_t *idx, uint64_t cap, uint64_t *n)
+{
+    if (!crun || !n)
+        return NAS_E_INVAL;
+    nas_run_t *run = (nas_run_t *)crun;   /* only the message changes */
+    if (!idx && cap)
+        return nas__fail(run->errmsg, NAS_E_INVAL, "nas_run_pareto: idx is NULL");
+    uint64_t *front;
+    nas_status_t st = pareto_front(run, &front, n);
+    if (st != NAS_OK)
+        return st;
+    if (*n > cap)
+        st = nas__fail(run->errmsg, NAS_E_RANGE, "the Pareto front has %llu trials, room for %llu",
+                       (unsigned long long)*n, (unsigned long long)cap);
+    else if (*n)
+        memcpy(idx, front, *n * sizeof *idx);
+    nas__free(run->ctx, front);
+    return st;
+}
+
 const char *nas_run_stop_reason(const nas_run_t *run)
 {
     return run ? run->stop_reason : "";
@@ -343,6 +455,36 @@ double nas_run_elapsed(const nas_run_t *run)
 
 /* ---------------------------------------------------------------------- */
 /* Summary                                                                  */
+
+static void trial_json(const nas_run_t *run, nas__sb_t *sb, uint64_t i)
+{
+    const nas__trial_t *t = &run->trials[i];
+    nas__sb_printf(sb, "{\"index\": %llu, \"trial\": %llu, \"arch\": ", (unsigned long long)i,
+                   (unsigned long long)t->id);
+    nas__sb_json_str(sb, t->arch);
+    nas__sb_puts(sb, ", \"metrics\": ");
+    nas__json_metrics(sb, t->res);
+    nas__sb_puts(sb, ", \"cost\": ");
+    nas__sb_json_num(sb, nas_result_cost(t->res));
+    nas__sb_putc(sb, '}');
+}
+
+/* "pareto": the front over every objective, in history order. */
+static void pareto_json(const nas_run_t *run, nas__sb_t *sb)
+{
+    uint64_t *front, n;
+    if (pareto_front((nas_run_t *)run, &front, &n) != NAS_OK) {
+        sb->failed = true;
+        return;
+    }
+    nas__sb_puts(sb, ",\n  \"pareto\": [");
+    for (uint64_t i = 0; i < n; i++) {
+        nas__sb_puts(sb, i ? ",\n    " : "\n    ");
+        trial_json(run, sb, front[i]);
+    }
+    nas__sb_puts(sb, n ? "\n  ]" : "]");
+    nas__free(run->ctx, front);
+}
 
 static void summary_json(const nas_run_t *run, nas__sb_t *sb)
 {
@@ -363,6 +505,13 @@ static void summary_json(const nas_run_t *run, nas__sb_t *sb)
         sb->failed = true;
     nas__sb_json_str(sb, obj.failed ? "" : obj.data);
     nas__sb_free(&obj);
+    nas__sb_puts(sb, ",\n  \"constraints\": ");
+    nas__sb_init(&obj, run->ctx);
+    nas__searcher_constraints_string(s, &obj);
+    if (obj.failed)
+        sb->failed = true;
+    nas__sb_json_str(sb, obj.failed || !obj.data ? "" : obj.data);
+    nas__sb_free(&obj);
     nas__sb_printf(sb, ",\n  \"seed\": %llu,\n  \"budget\": ", (unsigned long long)nas__searcher_seed(s));
     nas__json_budget(sb, &run->o);
     nas__sb_puts(sb, ",\n  \"journal\": ");
@@ -370,8 +519,9 @@ static void summary_json(const nas_run_t *run, nas__sb_t *sb)
         nas__sb_json_str(sb, run->journal.path);
     else
         nas__sb_puts(sb, "null");
-    nas__sb_printf(sb, ",\n  \"trials\": %llu,\n  \"failed\": %llu,\n  \"cost_seconds\": ",
-                   (unsigned long long)run->num_trials, (unsigned long long)run->failed);
+    nas__sb_printf(sb, ",\n  \"trials\": %llu,\n  \"resumed\": %llu,\n  \"failed\": %llu,\n  \"cost_seconds\": ",
+                   (unsigned long long)run->num_trials, (unsigned long long)run->num_resumed,
+                   (unsigned long long)run->failed);
     nas__sb_json_num(sb, run->cost);
     nas__sb_puts(sb, ",\n  \"elapsed_seconds\": ");
     nas__sb_json_num(sb, nas_run_elapsed(run));
@@ -381,16 +531,10 @@ static void summary_json(const nas_run_t *run, nas__sb_t *sb)
     if (run->best < 0) {
         nas__sb_puts(sb, "null");
     } else {
-        const trial_t *b = &run->trials[run->best];
-        nas__sb_printf(sb, "{\"index\": %lld, \"trial\": %llu, \"arch\": ", (long long)run->best,
-                       (unsigned long long)b->id);
-        nas__sb_json_str(sb, b->arch);
-        nas__sb_puts(sb, ", \"metrics\": ");
-        nas__json_metrics(sb, b->res);
-        nas__sb_puts(sb, ", \"cost\": ");
-        nas__sb_json_num(sb, nas_result_cost(b->res));
-        nas__sb_putc(sb, '}');
+        trial_json(run, sb, (uint64_t)run->best);
     }
+    if (nas_searcher_num_objectives(s) > 1)
+        pareto_json(run, sb);
     nas__sb_puts(sb, "\n}\n");
 }
 

@@ -36,9 +36,61 @@ void nas__journal_close(nas__journal_t *j);
 void nas__json_metrics(nas__sb_t *sb, const nas_result_t *res);
 void nas__json_budget(nas__sb_t *sb, const nas_run_opts_t *opts);
 
-/* fsync of the folder holding `path` (best effort: errors are ignored). */
-void nas__fsync_folder(nas_context_t *ctx, const char *path);
-/* Write `len` bytes to path atomically: a temporary file in the same folder, fsync, rename, fsync of the folder. */
-nas_status_t nas__write_file_atomic(nas_context_t *ctx, const char *path, const char *data, size_t len, char *errbuf);
+/* A finished trial in the run's history. */
+typedef struct nas__trial {
+    uint64_t id;
+    char *arch;            /* canonical string with hyperparameters */
+    double fidelity;
+    nas_result_t *res;
+} nas__trial_t;
+
+struct nas_run {
+    nas_context_t *ctx;
+    nas_searcher_t *searcher;
+    nas_evaluator_t *ev;
+    nas_run_opts_t o;             /* journal_path and checkpoint_path point at our copies */
+    nas__journal_t journal;
+    bool has_journal;
+    char *checkpoint_path;
+    void *ckpt_buf;               /* the last searcher state written */
+    size_t ckpt_cap;
+    double ckpt_time;             /* clock at the last checkpoint */
+    uint64_t ckpt_trials;         /* trials it covers */
+    nas_arch_t *arch;             /* the candidate being run */
+    nas_result_t *res;
+    char *str;                    /* its string */
+    size_t str_cap;
+    nas__trial_t *trials;
+    uint32_t num_trials, cap_trials;
+    uint64_t num_resumed;
+    uint64_t failed;
+    double cost;
+    double elapsed;               /* seconds spent in finished executes (and the resumed trials) */
+    double started;               /* clock at the start of the running execute */
+    bool running;
+    int64_t best;                 /* index in trials, -1 */
+    double best_score;            /* sign-adjusted first objective of the best */
+    bool warned_objective;        /* a successful trial lacked the first objective (logged once) */
+    const char *stop_reason;
+    char errmsg[NAS_ERRMSG_CAP];
+};
+
+/* Append a finished trial (arch string, result copied) to the history; update counters and best. */
+nas_status_t nas__run_record(nas_run_t *run, uint64_t id, const char *arch, double fidelity, const nas_result_t *res);
+
+/*
+ * Evaluate cand in a child process (src/run/isolate.c): res gets the child's result, or a failed
+ * trial (NAS_E_CRASHED, NAS_E_TIMEOUT); the return is non-OK only for what stops the run (the
+ * evaluator's own failure, a cancel, no fork).
+ */
+nas_status_t nas__run_isolated(nas_run_t *run, const nas_candidate_t *cand, nas_result_t *res);
+
+/*
+ * Resume (src/run/resume.c), called by nas_run_create() before the journal is opened: read the
+ * journal, cut a torn last line, check its header against this run, take its trials into the
+ * history and bring the searcher to where it was (checkpoint, then replay). *has_header tells
+ * whether the journal already has this run's header.
+ */
+nas_status_t nas__run_resume(nas_run_t *run, const char *journal_path, bool *has_header);
 
 #endif /* NAS_RUN_INTERNAL_H */

@@ -115,6 +115,20 @@ static nas_status_t grid_tell(nas_searcher_t *self, void *state, const nas_candi
     return NAS_OK;
 }
 
+/* State: the position (the permutation keys come from the seed at create). */
+static nas_status_t grid_save(nas_searcher_t *self, void *state, nas_state_writer_t *w)
+{
+    (void)self;
+    return nas_state_write_u64(w, ((grid_state_t *)state)->next);
+}
+
+static nas_status_t grid_load(nas_searcher_t *self, void *state, nas_state_reader_t *r)
+{
+    (void)self;
+    grid_state_t *g = state;
+    return nas_state_read_count(r, g->size, &g->next);
+}
+
 static const nas_searcher_vtable_t grid_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -124,6 +138,8 @@ static const nas_searcher_vtable_t grid_vtable = {
     .destroy = grid_destroy,
     .ask = grid_ask,
     .tell = grid_tell,
+    .save = grid_save,
+    .load = grid_load,
     .user_data = NULL,
 };
 

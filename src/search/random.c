@@ -143,6 +143,41 @@ static nas_status_t random_tell(nas_searcher_t *self, void *state, const nas_can
     return NAS_OK;   /* random search learns nothing */
 }
 
+/* State: proposals so far and the set of their hashes (in table order; reloading rebuilds the table). */
+static nas_status_t random_save(nas_searcher_t *self, void *state, nas_state_writer_t *w)
+{
+    (void)self;
+    random_state_t *r = state;
+    nas_state_write_u64(w, r->proposed);
+    nas_state_write_u64(w, r->seen.count);
+    for (size_t i = 0; i < r->seen.cap; i++)
+        if (r->seen.used[i])
+            nas_state_write_u64(w, r->seen.keys[i]);
+    return nas_state_write(w, "", 0);   /* NAS_E_NOMEM if any write above failed */
+}
+
+static nas_status_t random_load(nas_searcher_t *self, void *state, nas_state_reader_t *r)
+{
+    random_state_t *rs = state;
+    uint64_t count, key;
+    nas_status_t st;
+    if ((st = nas_state_read_u64(r, &rs->proposed)) != NAS_OK ||
+        (st = nas_state_read_count(r, nas_state_remaining(r) / 8, &count)) != NAS_OK)
+        return st;
+    for (uint64_t i = 0; i < count; i++) {
+        bool added;
+        if ((st = nas_state_read_u64(r, &key)) != NAS_OK)
+            return st;
+        if ((st = nas__u64set_insert(&rs->seen, key, &added)) != NAS_OK) {
+            nas_searcher_set_errmsg(self, "random: out of memory loading the state");
+            return st;
+        }
+        if (!added)
+            return NAS_E_CORRUPT;
+    }
+    return NAS_OK;
+}
+
 static const nas_searcher_vtable_t random_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -153,6 +188,8 @@ static const nas_searcher_vtable_t random_vtable = {
     .ask = random_ask,
     .tell = random_tell,
     .user_data = NULL,
+    .save = random_save,
+    .load = random_load,
 };
 
 nas_status_t nas__register_random(nas_context_t *ctx)

@@ -19,6 +19,20 @@ uint64_t nas__searcher_seed(const nas_searcher_t *s);
 void nas__searcher_set_finite(nas_searcher_t *s, bool finite);
 bool nas__searcher_finite(const nas_searcher_t *s);
 
+/* State streams (src/search/state.c). */
+struct nas_state_writer {
+    nas__sb_t sb;
+};
+struct nas_state_reader {
+    const uint8_t *data;
+    size_t len, off;
+};
+
+/* The constraints in their canonical form "m1<=X,m2>=Y" ("" when none). */
+void nas__searcher_constraints_string(const nas_searcher_t *s, nas__sb_t *sb);
+/* Whether a result is feasible (successful and within every constraint). */
+bool nas__searcher_feasible(const nas_searcher_t *s, const nas_result_t *res);
+
 /* Append the objectives in their canonical form "m1:max,m2:min". */
 void nas__searcher_objectives_string(const nas_searcher_t *s, nas__sb_t *sb);
 

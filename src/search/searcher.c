@@ -16,6 +16,13 @@ typedef struct objective {
     bool maximize;
 } objective_t;
 
+/* A hard constraint: metric <= bound (le) or metric >= bound. */
+typedef struct constraint {
+    char *metric;
+    bool le;
+    double bound;
+} constraint_t;
+
 /* An asked, not yet told trial, with the hash of the arch it proposed. */
 typedef struct pending {
     uint64_t id;
@@ -33,6 +40,9 @@ struct nas_searcher {
     uint64_t seed;
     objective_t *obj;
     uint32_t num_obj;
+    constraint_t *con;
+    uint32_t num_con;
+    bool broken;                /* a load failed half-way: the state is not usable */
     uint64_t next_trial;
     pending_t *pending;         /* sorted by id (ids are handed out in increasing order) */
     uint32_t num_pending, cap_pending;
@@ -116,6 +126,61 @@ static nas_status_t parse_objectives(nas_searcher_t *s, const char *text)
     return NAS_OK;
 }
 
+/* "m<=X,m>=Y": one constraint per comma-separated item. */
+static nas_status_t parse_constraints(nas_searcher_t *s, const char *text)
+{
+    nas_context_t *ctx = s->ctx;
+    if (strlen(text) > MAX_OBJECTIVES_TEXT)
+        return nas__ctx_fail(ctx, NAS_E_INVAL, "constraints: longer than %d bytes", MAX_OBJECTIVES_TEXT);
+    const char *tend, *all = trim(text, text + strlen(text), &tend);
+    if (all == tend)
+        return NAS_OK;
+    uint32_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    if (n > MAX_OBJECTIVES)
+        return nas__ctx_fail(ctx, NAS_E_INVAL, "constraints '%s': more than %d constraints", text, MAX_OBJECTIVES);
+    if (!(s->con = nas__calloc(ctx, n, sizeof *s->con)))
+        return nas__ctx_fail(ctx, NAS_E_NOMEM, "out of memory parsing constraints");
+    const char *p = text;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        const char *op = NULL;
+        for (const char *q = p; q + 1 < end && !op; q++)
+            if ((q[0] == '<' || q[0] == '>') && q[1] == '=')
+                op = q;
+        if (!op)
+            return nas__ctx_fail(ctx, NAS_E_INVAL, "constraints '%s': item %u ('%.*s') is not METRIC<=VALUE or "
+                                 "METRIC>=VALUE", text, (unsigned)i + 1, (int)(end - p), p);
+        const char *nend, *name = trim(p, op, &nend);
+        size_t nlen = (size_t)(nend - name);
+        if (!valid_objective_name(name, nlen))
+            return nas__ctx_fail(ctx, NAS_E_INVAL, "constraints '%s': item %u has an empty or invalid metric name",
+                                 text, (unsigned)i + 1);
+        const char *vend, *val = trim(op + 2, end, &vend);
+        char num[64];
+        size_t vlen = (size_t)(vend - val);
+        char *stop = NULL;
+        double bound = NAN;
+        if (vlen > 0 && vlen < sizeof num) {
+            memcpy(num, val, vlen);
+            num[vlen] = '\0';
+            bound = nas__strtod(num, &stop);
+        }
+        if (!stop || *stop || !isfinite(bound))
+            return nas__ctx_fail(ctx, NAS_E_INVAL, "constraints '%s': bound '%.*s' of item %u is not a finite number",
+                                 text, (int)vlen, val, (unsigned)i + 1);
+        if (!(s->con[i].metric = nas__strndup(ctx, name, nlen)))
+            return nas__ctx_fail(ctx, NAS_E_NOMEM, "out of memory parsing constraints");
+        s->con[i].le = op[0] == '<';
+        s->con[i].bound = bound;
+        s->num_con = i + 1;
+        p = end + (comma ? 1 : 0);
+    }
+    return NAS_OK;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Life cycle                                                              */
 
@@ -126,6 +191,11 @@ static void free_searcher(nas_searcher_t *s)
         for (uint32_t i = 0; i < s->num_obj; i++)
             nas__free(ctx, s->obj[i].name);
         nas__free(ctx, s->obj);
+    }
+    if (s->con) {
+        for (uint32_t i = 0; i < s->num_con; i++)
+            nas__free(ctx, s->con[i].metric);
+        nas__free(ctx, s->con);
     }
     nas__free(ctx, s->pending);
     nas_rng_destroy(s->rng);
@@ -176,7 +246,8 @@ nas_status_t nas_searcher_create(nas_searcher_t **out, nas_space_t *space, const
     }
     s->vt.name = s->name;
     s->vt.description = NULL;   /* owned by the registry; not needed here */
-    if ((st = parse_objectives(s, o.objectives ? o.objectives : DEFAULT_OBJECTIVES)) != NAS_OK)
+    if ((st = parse_objectives(s, o.objectives ? o.objectives : DEFAULT_OBJECTIVES)) != NAS_OK ||
+        (o.constraints && (st = parse_constraints(s, o.constraints)) != NAS_OK))
         goto out_free;
     if ((st = nas_rng_create(&s->rng, ctx, s->seed, SEARCHER_STREAM)) != NAS_OK)
         goto out_free;
@@ -262,6 +333,8 @@ nas_status_t nas_searcher_ask(nas_searcher_t *s, nas_candidate_t *cand)
     nas_status_t st = check_candidate(s, cand, "nas_searcher_ask");
     if (st != NAS_OK)
         return st;
+    if (s->broken)
+        return nas__fail(s->errmsg, NAS_E_STATE, "searcher '%s': a failed load left it unusable", s->name);
     /* Room for the new outstanding trial first: once the strategy has proposed, recording cannot fail. */
     if (!nas__grow(s->ctx, (void **)&s->pending, &s->cap_pending, s->num_pending + 1, sizeof *s->pending))
         return nas__fail(s->errmsg, NAS_E_NOMEM, "out of memory: %u outstanding trials", (unsigned)s->num_pending);
@@ -372,7 +445,7 @@ nas_status_t nas_searcher_scores(const nas_searcher_t *s, const nas_result_t *re
         return NAS_E_INVAL;
     if (!res || !out || n == 0)
         return nas__fail(((nas_searcher_t *)s)->errmsg, NAS_E_INVAL, "nas_searcher_scores: NULL result or output");
-    bool ok = nas_result_status(res) == NAS_OK;
+    bool ok = nas__searcher_feasible(s, res);
     for (uint32_t i = 0; i < n; i++) {
         double v = -INFINITY;
         if (ok && i < s->num_obj && nas_result_get_metric(res, s->obj[i].name, &v) == NAS_OK && !isnan(v))
@@ -381,6 +454,211 @@ nas_status_t nas_searcher_scores(const nas_searcher_t *s, const nas_result_t *re
             v = -INFINITY;
         out[i] = v;
     }
+    return NAS_OK;
+}
+
+static bool constraint_value(const nas_searcher_t *s, uint32_t i, const nas_result_t *res, double *excess)
+{
+    double v;
+    if (nas_result_get_metric(res, s->con[i].metric, &v) != NAS_OK || isnan(v))
+        return false;
+    double d = s->con[i].le ? v - s->con[i].bound : s->con[i].bound - v;
+    *excess = d > 0.0 ? d / fmax(fabs(s->con[i].bound), 1.0) : 0.0;
+    return true;
+}
+
+double nas_searcher_violation(const nas_searcher_t *s, const nas_result_t *res)
+{
+    if (!s || !res || nas_result_status(res) != NAS_OK)
+        return INFINITY;
+    double sum = 0.0;
+    for (uint32_t i = 0; i < s->num_con; i++) {
+        double e;
+        if (!constraint_value(s, i, res, &e))
+            return INFINITY;
+        sum += e;
+    }
+    return sum;
+}
+
+uint32_t nas_searcher_num_constraints(const nas_searcher_t *s)
+{
+    return s ? s->num_con : 0;
+}
+
+bool nas__searcher_feasible(const nas_searcher_t *s, const nas_result_t *res)
+{
+    return nas_searcher_violation(s, res) == 0.0;
+}
+
+void nas__searcher_constraints_string(const nas_searcher_t *s, nas__sb_t *sb)
+{
+    for (uint32_t i = 0; i < s->num_con; i++) {
+        if (i)
+            nas__sb_putc(sb, ',');
+        nas__sb_puts(sb, s->con[i].metric);
+        nas__sb_puts(sb, s->con[i].le ? "<=" : ">=");
+        nas__sb_double(sb, s->con[i].bound);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Save and load                                                           */
+
+#define STATE_MAGIC "NASSRCH1"
+#define STATE_VERSION 1u
+
+bool nas_searcher_can_save(const nas_searcher_t *s)
+{
+    return s && s->vt.save && s->vt.load;
+}
+
+uint64_t nas_searcher_num_asked(const nas_searcher_t *s)
+{
+    return s ? s->next_trial : 0;
+}
+
+/* The setup a state must match: strategy, seed, objectives, constraints, space. */
+static void write_setup(const nas_searcher_t *s, nas_state_writer_t *w)
+{
+    nas_state_write_str(w, s->name);
+    nas_state_write_u64(w, s->seed);
+    nas__sb_t t;
+    nas__sb_init(&t, s->ctx);
+    nas__searcher_objectives_string(s, &t);
+    nas__sb_puts(&t, ";");
+    nas__searcher_constraints_string(s, &t);
+    if (t.failed)
+        w->sb.failed = true;
+    else
+        nas_state_write_str(w, t.data);
+    nas__sb_free(&t);
+    nas_state_write_str(w, nas_space_name(s->space));
+    nas_state_write_u64(w, nas_space_num_dims(s->space));
+}
+
+nas_status_t nas_searcher_save(nas_searcher_t *s, void *buf, size_t cap, size_t *len)
+{
+    if (!s)
+        return NAS_E_INVAL;
+    if (!len)
+        return nas__fail(s->errmsg, NAS_E_INVAL, "nas_searcher_save: len is NULL");
+    if (!nas_searcher_can_save(s))
+        return nas__fail(s->errmsg, NAS_E_UNSUPPORTED, "searcher '%s' cannot save its state", s->name);
+    if (s->num_pending)
+        return nas__fail(s->errmsg, NAS_E_STATE, "searcher '%s': cannot save with %u trials outstanding", s->name,
+                         (unsigned)s->num_pending);
+    if (s->broken)
+        return nas__fail(s->errmsg, NAS_E_STATE, "searcher '%s': a failed load left it unusable", s->name);
+    nas_state_writer_t w;
+    nas__sb_init(&w.sb, s->ctx);
+    nas_state_write(&w, STATE_MAGIC, 8);
+    nas_state_write_u64(&w, STATE_VERSION);
+    write_setup(s, &w);
+    nas_state_write_u64(&w, s->next_trial);
+    uint64_t rs[4];
+    nas__rng_get_state(s->rng, rs);
+    for (int i = 0; i < 4; i++)
+        nas_state_write_u64(&w, rs[i]);
+    size_t at = w.sb.len;
+    nas_state_write_u64(&w, 0);   /* the strategy's length, patched below */
+    s->errmsg[0] = '\0';
+    nas_status_t st = s->vt.save(s, s->state, &w);
+    if (st == NAS_OK && w.sb.failed)
+        st = NAS_E_NOMEM;
+    if (st != NAS_OK) {
+        nas__sb_free(&w.sb);
+        if (!s->errmsg[0])
+            nas__fail(s->errmsg, st, "searcher '%s': save failed (%s)", s->name, nas_status_str(st));
+        return st;
+    }
+    uint64_t blob = w.sb.len - at - 8;
+    for (int i = 0; i < 8; i++)
+        w.sb.data[at + (size_t)i] = (char)(uint8_t)(blob >> (8 * i));
+    nas_state_write_u64(&w, nas__hash_bytes(w.sb.data, w.sb.len, 0));
+    if (w.sb.failed) {
+        nas__sb_free(&w.sb);
+        return nas__fail(s->errmsg, NAS_E_NOMEM, "searcher '%s': out of memory saving its state", s->name);
+    }
+    *len = w.sb.len;
+    st = NAS_OK;
+    if (cap < w.sb.len || !buf)
+        st = nas__fail(s->errmsg, NAS_E_RANGE, "searcher '%s': its state needs %zu bytes", s->name, w.sb.len);
+    else
+        memcpy(buf, w.sb.data, w.sb.len);
+    nas__sb_free(&w.sb);
+    return st;
+}
+
+static nas_status_t load_failed(nas_searcher_t *s, nas_status_t st, const char *what)
+{
+    return nas__fail(s->errmsg, st, "searcher '%s': cannot load the state: %s", s->name, what);
+}
+
+nas_status_t nas_searcher_load(nas_searcher_t *s, const void *data, size_t len)
+{
+    if (!s)
+        return NAS_E_INVAL;
+    if (!data && len)
+        return nas__fail(s->errmsg, NAS_E_INVAL, "nas_searcher_load: data is NULL");
+    if (!nas_searcher_can_save(s))
+        return nas__fail(s->errmsg, NAS_E_UNSUPPORTED, "searcher '%s' cannot load a state", s->name);
+    if (s->next_trial || s->num_pending || s->broken)
+        return nas__fail(s->errmsg, NAS_E_STATE, "searcher '%s': load needs a searcher that was never asked",
+                         s->name);
+    const uint8_t *d = data;
+    if (len < 16 || memcmp(d, STATE_MAGIC, 8) != 0)
+        return load_failed(s, NAS_E_CORRUPT, "not a libnas searcher state");
+    uint64_t sum = 0;
+    for (int i = 0; i < 8; i++)
+        sum |= (uint64_t)d[len - 8 + (size_t)i] << (8 * i);
+    if (sum != nas__hash_bytes(d, len - 8, 0))
+        return load_failed(s, NAS_E_CORRUPT, "checksum mismatch (damaged or truncated)");
+    nas_state_reader_t r = { d, len - 8, 8 };
+    uint64_t version, next, blob, rs[4];
+    if (nas_state_read_u64(&r, &version) != NAS_OK || version != STATE_VERSION)
+        return load_failed(s, NAS_E_CORRUPT, "unknown format version");
+    nas_state_writer_t w;   /* our own setup, to compare with the saved one */
+    nas__sb_init(&w.sb, s->ctx);
+    write_setup(s, &w);
+    if (w.sb.failed) {
+        nas__sb_free(&w.sb);
+        return load_failed(s, NAS_E_NOMEM, "out of memory");
+    }
+    bool same = r.len - r.off >= w.sb.len && memcmp(r.data + r.off, w.sb.data, w.sb.len) == 0;
+    size_t setup_len = w.sb.len;
+    nas__sb_free(&w.sb);
+    if (!same) {
+        const char *name = "?";
+        nas_state_read_str(&r, &name);
+        return load_failed(s, NAS_E_INVAL, name && strcmp(name, s->name) != 0
+                                               ? "it was saved by another strategy"
+                                               : "it was saved with another seed, objectives, constraints or space");
+    }
+    r.off += setup_len;
+    if (nas_state_read_u64(&r, &next) != NAS_OK)
+        return load_failed(s, NAS_E_CORRUPT, "truncated");
+    for (int i = 0; i < 4; i++)
+        if (nas_state_read_u64(&r, &rs[i]) != NAS_OK)
+            return load_failed(s, NAS_E_CORRUPT, "truncated");
+    if (nas_state_read_u64(&r, &blob) != NAS_OK || blob != r.len - r.off)
+        return load_failed(s, NAS_E_CORRUPT, "the strategy's part has the wrong length");
+    uint64_t old[4];
+    nas__rng_get_state(s->rng, old);
+    if (!nas__rng_set_state(s->rng, rs))
+        return load_failed(s, NAS_E_CORRUPT, "invalid random state");
+    s->errmsg[0] = '\0';
+    nas_status_t st = s->vt.load(s, s->state, &r);
+    if (st == NAS_OK && r.off != r.len)
+        st = NAS_E_CORRUPT;
+    if (st != NAS_OK) {
+        s->broken = true;
+        nas__rng_set_state(s->rng, old);
+        if (!s->errmsg[0])
+            nas__fail(s->errmsg, st, "searcher '%s': cannot load the state (%s)", s->name, nas_status_str(st));
+        return st;
+    }
+    s->next_trial = next;
     return NAS_OK;
 }
 

@@ -1,4 +1,8 @@
 /* nas search: run an experiment file; journal.jsonl, summary.json and best.json in the output folder. */
+#if !defined(_XOPEN_SOURCE) || _XOPEN_SOURCE < 700
+#undef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* realpath */
+#endif
 #include "cli.h"
 
 #include <errno.h>
@@ -13,19 +17,29 @@ void cli_help_search(FILE *f)
 {
     fputs("usage: nas search EXPERIMENT.yaml [--out DIR] [--trials N] [--seed S] [--force]\n"
           "                  [--quiet | --verbose] [--json]\n"
+          "       nas search --resume OUT_DIR [--trials N] [--quiet | --verbose] [--json]\n"
           "\n"
           "Run the search an experiment file describes (space, searcher, evaluator, budget) and\n"
           "write into the output folder (the experiment's 'output', created with its parents):\n"
           "  journal.jsonl   one JSON line per finished trial, after a header line\n"
           "  summary.json    the run summary written by the library\n"
           "  best.json       the best trial (architecture, trial id, metrics) and the summary\n"
-          "Then print a short summary. Ctrl-C stops after the running trial: finished trials stay\n"
-          "in the journal and the exit code is 130.\n"
+          "  search.args     what --resume needs: the experiment file (and a hash of it), seed, trials\n"
+          "  searcher.state  the strategy's checkpoint (rewritten at most every second)\n"
+          "Then print a short summary. Ctrl-C (or SIGTERM) stops after the running trial: finished\n"
+          "trials stay in the journal and the exit code is 130.\n"
+          "\n"
+          "--resume continues a search that was stopped or killed at any point (kill -9 and power\n"
+          "loss included): the finished trials are taken back from the journal, the strategy is\n"
+          "restored from its checkpoint and the journal, and the search goes on where it stopped;\n"
+          "with the same seed it ends with the same journal and best result as a run that was\n"
+          "never interrupted. The experiment file must be unchanged (--force skips that check).\n"
           "\n"
           "  -o, --out DIR     output folder (overrides the experiment's 'output')\n"
           "  -t, --trials N    trial budget (overrides the experiment's max_trials)\n"
           "  -s, --seed S      random seed (overrides the experiment's seed)\n"
           "  -f, --force       overwrite the results of an earlier search in the output folder\n"
+          "  -r, --resume DIR  continue the search whose results are in DIR\n"
           "  -q, --quiet       print nothing but errors\n"
           "  -v, --verbose     one line per trial on stderr, and the library's info messages\n"
           "      --json        print best.json on stdout instead of the text summary\n",
@@ -263,7 +277,8 @@ static void print_text_summary(const search_info_t *si, const char *out_dir)
 /* Remove the files of an earlier search (for --force). */
 static int clear_old(const char *dir)
 {
-    static const char *const names[] = { "journal.jsonl", "summary.json", "best.json" };
+    static const char *const names[] = { "journal.jsonl", "summary.json", "best.json", "search.args",
+                                         "searcher.state" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char *p = cli_join(dir, names[i]);
         if (!p) {
@@ -283,6 +298,8 @@ static int clear_old(const char *dir)
 /* Parsed command line of nas search. */
 typedef struct search_args {
     const char *experiment;
+    const char *resume;         /* output folder to resume, or NULL */
+    char *experiment_buf;       /* the experiment path read from search.args (malloc'd) */
     const char *out;            /* NULL: the experiment's */
     uint64_t trials;            /* 0: the experiment's */
     uint64_t seed;
@@ -297,6 +314,7 @@ static int parse_args(int argc, char **argv, search_args_t *a, bool *help)
         { "seed", 's', true, NULL, false },    { "force", 'f', false, NULL, false },
         { "quiet", 'q', false, NULL, false },  { "verbose", 'v', false, NULL, false },
         { "json", 0, false, NULL, false },     { "help", 'h', false, NULL, false },
+        { "resume", 'r', true, NULL, false },
     };
     const size_t nopts = sizeof opts / sizeof opts[0];
     const char *pos[1];
@@ -308,12 +326,25 @@ static int parse_args(int argc, char **argv, search_args_t *a, bool *help)
     *help = cli_opt(opts, nopts, "help")->seen;
     if (*help)
         return CLI_OK;
-    if (npos != 1) {
+    cli_opt_t *o = cli_opt(opts, nopts, "resume");
+    if (o->seen) {
+        if (o->value[0] == '\0') {
+            cli_error("search: --resume needs the output folder of the search");
+            return CLI_USAGE;
+        }
+        if (npos || cli_opt(opts, nopts, "out")->seen || cli_opt(opts, nopts, "seed")->seen) {
+            cli_error("search: --resume takes the experiment, folder and seed from %s/search.args: do not give "
+                      "an experiment file, --out or --seed with it", o->value);
+            return CLI_USAGE;
+        }
+        a->resume = o->value;
+    } else if (npos != 1) {
         cli_error("search: missing the experiment file (usage: nas search EXPERIMENT.yaml [--out DIR])");
         return CLI_USAGE;
+    } else {
+        a->experiment = pos[0];
     }
-    a->experiment = pos[0];
-    cli_opt_t *o = cli_opt(opts, nopts, "out");
+    o = cli_opt(opts, nopts, "out");
     if (o->seen && o->value[0] == '\0') {
         cli_error("search: --out needs a folder name");
         return CLI_USAGE;
@@ -356,6 +387,137 @@ static int prepare_output(const search_args_t *a, const char *dir, char **journa
     return a->force ? clear_old(dir) : CLI_OK;
 }
 
+/* FNV-1a of a file's bytes as 16 hex digits into hex[17]; false if unreadable. */
+static bool file_hash(const char *path, char hex[17])
+{
+    size_t len;
+    char *text = cli_read_file(path, 64u << 20, &len);
+    if (!text)
+        return false;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    free(text);
+    snprintf(hex, 17, "%016" PRIx64, h);
+    return true;
+}
+
+/* Write text to path through a temporary file, fsync'd, then renamed. */
+static int write_atomic(const char *path, const char *text)
+{
+    char *tmp = cli_join(path, "");
+    if (!tmp || !(tmp = realloc(tmp, strlen(path) + 6))) {
+        free(tmp);
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    snprintf(tmp, strlen(path) + 6, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int err = errno;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        cli_error("cannot write '%s': %s", path, strerror(ok ? errno : err));
+        remove(tmp);
+        free(tmp);
+        return CLI_FAIL;
+    }
+    free(tmp);
+    return CLI_OK;
+}
+
+/* search.args: what a later --resume needs to rebuild the same search. */
+static int save_args(const search_args_t *a, const char *dir, uint64_t trials)
+{
+    char *abs = realpath(a->experiment, NULL);
+    char hex[17];
+    if (!abs || !file_hash(abs, hex)) {
+        cli_error("cannot read '%s': %s", a->experiment, strerror(errno));
+        free(abs);
+        return CLI_FAIL;
+    }
+    if (strchr(abs, '\n')) {
+        cli_error("search: the experiment's path has a newline in it; --resume could not read it back");
+        free(abs);
+        return CLI_FAIL;
+    }
+    size_t cap = strlen(abs) + 256;
+    char *text = malloc(cap), *path = cli_join(dir, "search.args");
+    int rc = CLI_FAIL;
+    if (!text || !path) {
+        cli_error("out of memory");
+    } else {
+        snprintf(text, cap, "# written by nas search, read by nas search --resume\nexperiment=%s\n"
+                 "experiment_hash=%s\nhas_seed=%d\nseed=%" PRIu64 "\ntrials=%" PRIu64 "\n",
+                 abs, hex, a->has_seed ? 1 : 0, a->seed, trials);
+        rc = write_atomic(path, text);
+    }
+    free(path);
+    free(text);
+    free(abs);
+    return rc;
+}
+
+/* Read DIR/search.args into a (experiment, seed, trials unless --trials was given). */
+static int load_args(search_args_t *a, const char *dir, bool force)
+{
+    char *path = cli_join(dir, "search.args");
+    size_t len;
+    char *text = path ? cli_read_file(path, 1u << 16, &len) : NULL;
+    if (!text) {
+        cli_error("search: cannot resume from '%s': no readable search.args there (is it the output folder of "
+                  "a nas search?)", dir);
+        free(path);
+        return CLI_FAIL;
+    }
+    char hash[17] = "";
+    bool have_exp = false, have_seed = false;
+    int rc = CLI_OK;
+    for (char *line = strtok(text, "\n"); line && rc == CLI_OK; line = strtok(NULL, "\n")) {
+        char *eq = strchr(line, '=');
+        if (line[0] == '#' || !eq)
+            continue;
+        *eq = '\0';
+        const char *k = line, *v = eq + 1;
+        uint64_t n;
+        if (strcmp(k, "experiment") == 0) {
+            free(a->experiment_buf);
+            a->experiment_buf = strdup(v);
+            a->experiment = a->experiment_buf;
+            have_exp = a->experiment_buf != NULL;
+        } else if (strcmp(k, "experiment_hash") == 0 && strlen(v) == 16) {
+            memcpy(hash, v, 17);
+        } else if (strcmp(k, "has_seed") == 0) {
+            a->has_seed = strcmp(v, "1") == 0;
+        } else if (strcmp(k, "seed") == 0) {
+            rc = cli_parse_u64(v, "search.args: seed", 0, UINT64_MAX, &a->seed);
+            have_seed = true;
+        } else if (strcmp(k, "trials") == 0) {
+            rc = cli_parse_u64(v, "search.args: trials", 0, UINT64_MAX, &n);
+            if (rc == CLI_OK && !a->trials)
+                a->trials = n;
+        }
+    }
+    free(text);
+    if (rc == CLI_OK && (!have_exp || !have_seed || !hash[0])) {
+        cli_error("search: %s is incomplete (experiment, experiment_hash and seed are needed)", path);
+        rc = CLI_FAIL;
+    }
+    char now[17];
+    if (rc == CLI_OK && !file_hash(a->experiment, now)) {
+        cli_error("search: cannot resume: the experiment file '%s' is not readable: %s", a->experiment,
+                  strerror(errno));
+        rc = CLI_FAIL;
+    } else if (rc == CLI_OK && strcmp(now, hash) != 0 && !force) {
+        cli_error("search: cannot resume: the experiment file '%s' changed since the search started (pass --force "
+                  "to resume with it anyway)", a->experiment);
+        rc = CLI_FAIL;
+    }
+    free(path);
+    return rc;
+}
+
 /* Run the loop with Ctrl-C wired to the cancel callback. */
 static nas_status_t execute(nas_run_t *run)
 {
@@ -365,10 +527,14 @@ static nas_status_t execute(nas_run_t *run)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;   /* a second Ctrl-C ends the process at once */
     interrupted = 0;
+    struct sigaction old_term;
     bool installed = sigaction(SIGINT, &sa, &old) == 0;
+    bool installed_term = sigaction(SIGTERM, &sa, &old_term) == 0;
     nas_status_t st = nas_run_execute(run);
     if (installed)
         sigaction(SIGINT, &old, NULL);
+    if (installed_term)
+        sigaction(SIGTERM, &old_term, NULL);
     return st;
 }
 
@@ -424,6 +590,8 @@ static int run_experiment(const search_args_t *a, nas_context_t *ctx, nas_experi
     nas_searcher_opts_t sopts = NAS_SEARCHER_OPTS_INIT;
     sopts.seed = a->has_seed ? a->seed : nas_experiment_seed(exp);
     sopts.objectives = nas_experiment_objectives(exp);
+    const char *constraints = nas_experiment_constraints(exp);
+    sopts.constraints = constraints && *constraints ? constraints : NULL;
     st = nas_searcher_create(&searcher, space, nas_experiment_searcher(exp), nas_experiment_searcher_params(exp),
                              &sopts);
     if (st != NAS_OK) {
@@ -443,14 +611,31 @@ static int run_experiment(const search_args_t *a, nas_context_t *ctx, nas_experi
     }
     if (a->trials)
         ropts.max_trials = a->trials;
+    char *checkpoint = cli_join(dir, "searcher.state");
+    if (!checkpoint) {
+        cli_error("out of memory");
+        goto out_free_searcher;
+    }
+    if (!a->resume && save_args(a, dir, a->trials) != CLI_OK) {
+        free(checkpoint);
+        goto out_free_searcher;
+    }
+    ropts.resume = a->resume != NULL;
+    ropts.checkpoint_path = checkpoint;
     ropts.journal_path = journal;
     ropts.progress = progress_cb;
     ropts.progress_user_data = &ps;
     ropts.cancel = cancel_cb;
-    if ((st = nas_run_create(&run, searcher, ev, &ropts)) != NAS_OK) {
-        cli_lib_error(st, pick(nas_context_errmsg(ctx), nas_searcher_errmsg(searcher)), "cannot start the run");
+    st = nas_run_create(&run, searcher, ev, &ropts);
+    free(checkpoint);
+    if (st != NAS_OK) {
+        cli_lib_error(st, pick(nas_context_errmsg(ctx), nas_searcher_errmsg(searcher)),
+                      a->resume ? "cannot resume the run" : "cannot start the run");
         goto out_free_searcher;
     }
+    if (a->resume && a->verbosity >= 0)
+        fprintf(stderr, "nas: resuming %s: %" PRIu64 " finished trials taken back from the journal\n", dir,
+                nas_run_num_resumed(run));
 
     st = execute(run);
     if (ps.drawn)
@@ -487,22 +672,35 @@ int cli_cmd_search(int argc, char **argv)
     nas_context_t *ctx;
     nas_experiment_t *exp = NULL;
     char *journal = NULL;
-    if ((rc = cli_context(&ctx, a.seed, a.verbosity)) != CLI_OK)
+    if (a.resume && (rc = load_args(&a, a.resume, a.force)) != CLI_OK) {
+        free(a.experiment_buf);
         return rc;
+    }
+    if ((rc = cli_context(&ctx, a.seed, a.verbosity)) != CLI_OK) {
+        free(a.experiment_buf);
+        return rc;
+    }
     nas_status_t st = nas_experiment_load_file(&exp, ctx, a.experiment);
     if (st != NAS_OK) {
         cli_lib_error(st, nas_context_errmsg(ctx), a.experiment);
         rc = CLI_FAIL;
         goto out_free_ctx;
     }
-    const char *dir = a.out ? a.out : nas_experiment_output_dir(exp);
+    const char *dir = a.resume ? a.resume : a.out ? a.out : nas_experiment_output_dir(exp);
     if (!dir || !*dir) {
         cli_error("search: no output folder: set 'output' in %s or pass --out DIR", a.experiment);
         rc = CLI_USAGE;
         goto out_free_exp;
     }
-    if ((rc = prepare_output(&a, dir, &journal)) != CLI_OK)
+    if (a.resume) {
+        if (!(journal = cli_join(dir, "journal.jsonl"))) {
+            cli_error("out of memory");
+            rc = CLI_FAIL;
+            goto out_free_journal;
+        }
+    } else if ((rc = prepare_output(&a, dir, &journal)) != CLI_OK) {
         goto out_free_journal;
+    }
     rc = run_experiment(&a, ctx, exp, dir, journal);
 out_free_journal:
     free(journal);
@@ -510,5 +708,6 @@ out_free_exp:
     nas_experiment_destroy(exp);
 out_free_ctx:
     nas_context_destroy(ctx);
+    free(a.experiment_buf);
     return rc;
 }
