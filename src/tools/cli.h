@@ -70,10 +70,12 @@ void cli_format_double(char *buf, size_t cap, double v);
 int cli_cmd_space(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
 int cli_cmd_train(int argc, char **argv);
+int cli_cmd_report(int argc, char **argv);
 
 /* Help texts. */
 void cli_help_space(FILE *f);
 void cli_help_search(FILE *f);
 void cli_help_train(FILE *f);
+void cli_help_report(FILE *f);
 
 #endif /* NAS_CLI_H */

@@ -15,6 +15,7 @@ static void help_main(FILE *f)
           "  list                      registered search strategies and evaluators\n"
           "  search EXPERIMENT.yaml    run a search; writes journal.jsonl and best.json\n"
           "  train ARCH --space FILE   train one architecture, report test accuracy, save it\n"
+          "  report OUT_DIR            summarize a search: best, failures, Pareto front, plot\n"
           "  help [COMMAND]            help on a command\n"
           "\n"
           "exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C)\n",
@@ -35,7 +36,7 @@ static void help_help(FILE *f)
 {
     fputs("usage: nas help [COMMAND]\n"
           "\n"
-          "Show help on COMMAND (space, list, search, train, help), or the command overview.\n",
+          "Show help on COMMAND (space, list, search, train, report, help), or the command overview.\n",
           f);
 }
 
@@ -95,12 +96,14 @@ static int cmd_help(int argc, char **argv)
         cli_help_search(stdout);
     else if (strcmp(c, "train") == 0)
         cli_help_train(stdout);
+    else if (strcmp(c, "report") == 0)
+        cli_help_report(stdout);
     else if (strcmp(c, "list") == 0)
         help_list(stdout);
     else if (strcmp(c, "help") == 0)
         help_help(stdout);
     else {
-        cli_error("help: unknown command '%s' (commands: space, list, search, train, help)", c);
+        cli_error("help: unknown command '%s' (commands: space, list, search, train, report, help)", c);
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -131,6 +134,8 @@ int main(int argc, char **argv)
         return cli_cmd_search(rest_argc, rest_argv);
     if (strcmp(cmd, "train") == 0)
         return cli_cmd_train(rest_argc, rest_argv);
+    if (strcmp(cmd, "report") == 0)
+        return cli_cmd_report(rest_argc, rest_argv);
     if (cmd[0] == '-')
         cli_error("unknown option '%s' (try 'nas --help')", cmd);
     else
