@@ -2,15 +2,25 @@
 # Side-by-side benchmark of the engine (bench_train) and PyTorch (torch_ref.py) on the reference
 # network, same batch, same threads, in one invocation.
 #
-#   benchmarks/run.sh train   # table + last line train_speedup_vs_torch=X.XX
-#   benchmarks/run.sh infer   # table + last line infer_latency_ratio_vs_torch=X.XX
+#   benchmarks/run.sh train      # table + last line train_speedup_vs_torch=X.XX
+#   benchmarks/run.sh infer      # table + last line infer_latency_ratio_vs_torch=X.XX
+#   benchmarks/run.sh accuracy   # per-epoch lines + last line reference_cnn_test_acc_3_epochs=XX.XX
+#   benchmarks/run.sh nb201      # NAS-Bench-201 study (benchmarks/nb201.sh): table + nb201_rea_mean_at_100=XX.XX
+#
+# accuracy trains the reference network on Fashion-MNIST with the recipe of benchmarks/README.md
+# (bench_train accuracy's defaults) and needs no PyTorch.
 #
 # Environment: BUILD (meson build dir, default ./build), THREADS (2), BATCH (128), STEPS (30),
-# PYTHON (/usr/bin/python3: Debian's python3-torch), ROUNDS (3: alternating runs, median kept).
+# PYTHON (/usr/bin/python3: Debian's python3-torch), ROUNDS (3: alternating runs, median kept),
+# SEED (1, accuracy), DATA (accuracy: /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist).
 set -eu
 mode=${1:-train}
-case "$mode" in train|infer) ;; *) echo "usage: $0 train|infer" >&2; exit 2 ;; esac
+case "$mode" in train|infer|accuracy|nb201) ;; *) echo "usage: $0 train|infer|accuracy|nb201" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "$mode" = nb201 ]; then
+    shift
+    exec "$here/nb201.sh" "$@"
+fi
 root=$(dirname "$here")
 BUILD=${BUILD:-$root/build}
 THREADS=${THREADS:-2}
@@ -26,6 +36,18 @@ if [ ! -x "$bench" ]; then
     bench=$BUILD/bench_train_standalone
     ${CC:-cc} -std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -I"$root/include" -I"$BUILD/include/libnas" \
         -I"$root/src" "$here/bench_train.c" "$BUILD/libnas_internal.a" -lyaml -lz -ldnnl -lm -lpthread -o "$bench"
+fi
+
+if [ "$mode" = accuracy ]; then
+    SEED=${SEED:-1}
+    DATA=${DATA:-/usr/share/datasets/fashion-mnist}
+    out=$("$bench" accuracy --epochs 3 --batch "$BATCH" --threads "$THREADS" --seed "$SEED" --data "$DATA") || {
+        echo "$out"; echo "bench_train accuracy failed" >&2; exit 1; }
+    echo "$out"
+    acc=$(echo "$out" | sed -n 's/^test_acc_after_3_epochs=//p')
+    [ -n "$acc" ] || { echo "no test_acc_after_3_epochs line" >&2; exit 1; }
+    echo "reference_cnn_test_acc_3_epochs=$acc"
+    exit 0
 fi
 
 get() { # key line
