@@ -134,7 +134,7 @@ static nas_status_t sc_load(nas_searcher_t *self, void *state, nas_state_reader_
 static void register_stream_case(nas_context_t *ctx, stream_case_t *c)
 {
     nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "stream", "test", sc_create, sc_destroy,
-                                 sc_ask, sc_tell, c, sc_save, sc_load };
+                                 sc_ask, sc_tell, c, sc_save, sc_load, NULL };
     assert_int_equal(nas_context_register_searcher(ctx, &vt), NAS_OK);
 }
 
@@ -159,7 +159,7 @@ static void test_state_stream(void **unused)
     nas_context_t *ctx2 = f.ctx;
     (void)ctx2;
     nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "stream2", "test", sc_create, sc_destroy,
-                                 sc_ask, sc_tell, &b, sc_save, sc_load };
+                                 sc_ask, sc_tell, &b, sc_save, sc_load, NULL };
     assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
     nas_searcher_t *other = searcher(&f, "stream2", 5, NULL);
     assert_int_equal(nas_searcher_load(other, buf, len), NAS_E_INVAL);   /* saved by "stream" */
@@ -610,7 +610,7 @@ static void test_resume_detects_nondeterminism(void **unused)
     fixture_t f;
     fx_init(&f);
     nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "drift", "test", sc_create, sc_destroy,
-                                 drift_ask, sc_tell, NULL, NULL, NULL };
+                                 drift_ask, sc_tell, NULL, NULL, NULL, NULL };
     assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", tu_tmpdir());

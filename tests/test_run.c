@@ -576,7 +576,7 @@ static void test_host_searcher_run(void **state)
     fixture_t f;
     nb201_fixture(&f, "random", 1);
     nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "backwards", "test", back_create, back_destroy,
-                                 back_ask, back_tell, NULL, NULL, NULL };
+                                 back_ask, back_tell, NULL, NULL, NULL, NULL };
     assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
     nas_searcher_destroy(f.searcher);
     f.searcher = make_searcher(&f, "backwards", 1, "test_acc:max", "skip", "5");
@@ -851,6 +851,79 @@ static void test_grid_search_nb201(void **state)
     fx_free(&f);
 }
 
+/* A one-shot-style strategy: its run hook evaluates grid points 0, 7, 3 ... itself until told to stop. */
+static nas_status_t hook_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand)
+{
+    (void)state;
+    return nas_space_sample(nas_searcher_space(self), cand->arch, nas_searcher_rng(self));
+}
+
+static nas_status_t hook_run(nas_searcher_t *self, void *state, nas_run_t *run)
+{
+    (void)state;
+    nas_arch_t *a = NULL;
+    nas_status_t st = nas_arch_create(&a, nas_searcher_space(self));
+    for (uint64_t k = 0; st == NAS_OK && !nas_run_should_stop(run); k++) {
+        nas_run_report(run, "training the supernet");
+        const nas_result_t *r = NULL;
+        if ((st = nas_space_enumerate(nas_searcher_space(self), a, (k * 7) % 15625)) == NAS_OK)
+            st = nas_run_evaluate_arch(run, a, 2.0, &r);
+        if (st == NAS_OK && nas_result_status(r) != NAS_OK)
+            st = NAS_E_INTERNAL;
+    }
+    nas_arch_destroy(a);
+    return st;
+}
+
+static void count_progress(void *user_data, const nas_progress_t *p)
+{
+    (void)p;
+    (*(int *)user_data)++;
+}
+
+static void test_run_hook(void **unused)
+{
+    (void)unused;
+    fixture_t f;
+    nb201_fixture(&f, "random", 4);
+    nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "hooked", "test", back_create, back_destroy,
+                                 hook_ask, back_tell, NULL, NULL, NULL, hook_run };
+    assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
+    nas_searcher_destroy(f.searcher);
+    f.searcher = make_searcher(&f, "hooked", 1, "test_acc:max", NULL, NULL);
+    char journal[600];
+    snprintf(journal, sizeof journal, "%s/journal.jsonl", f.dir);
+    int calls = 0;
+    nas_run_opts_t o = NAS_RUN_OPTS_INIT;
+    o.max_trials = 5;
+    o.journal_path = journal;
+    o.progress = count_progress;
+    o.progress_user_data = &calls;
+    assert_int_equal(nas_run_create(&f.run, f.searcher, f.ev, &o), NAS_OK);
+    assert_ptr_equal(nas_run_evaluator(f.run), f.ev);
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    assert_int_equal(nas_run_num_trials(f.run), 5);
+    assert_string_equal(nas_run_stop_reason(f.run), "max_trials");
+    assert_int_equal(calls, 10);   /* five reports of the hook's own work, five trials */
+    for (uint64_t i = 0; i < 5; i++) {
+        uint64_t id;
+        const char *arch;
+        assert_int_equal(nas_run_trial(f.run, i, &id, &arch, NULL), NAS_OK);
+        assert_int_equal(id, i);
+    }
+    char *text = tu_read_file(journal, NULL);
+    assert_non_null(strstr(text, "\"trial\":4,"));
+    assert_non_null(strstr(text, "\"fidelity\":2,"));
+    free(text);
+    nas_arch_t *other = NULL;
+    nas_space_t *tiny = cell_space(f.ctx, 2, 2);
+    assert_int_equal(nas_arch_create(&other, tiny), NAS_OK);
+    assert_int_equal(nas_run_evaluate_arch(f.run, other, 1.0, NULL), NAS_E_INVAL);
+    nas_arch_destroy(other);
+    nas_space_destroy(tiny);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_missing_objective_warns),
         cmocka_unit_test(test_random_search_nb201),
         cmocka_unit_test(test_grid_search_nb201),
+        cmocka_unit_test(test_run_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

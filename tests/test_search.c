@@ -193,7 +193,7 @@ static nas_searcher_vtable_t host_vtable(host_counts_t *c)
 {
     nas_searcher_vtable_t vt = {
         NAS_PLUGIN_ABI_VERSION, sizeof(nas_searcher_vtable_t), "host-walk", "a test strategy",
-        host_create, host_destroy, host_ask, host_tell, c, NULL, NULL,
+        host_create, host_destroy, host_ask, host_tell, c, NULL, NULL, NULL,
     };
     return vt;
 }

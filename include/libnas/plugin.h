@@ -53,6 +53,15 @@ typedef struct nas_searcher_vtable {
      * needs ask to be a function of the seed and what it was told.
      */
     nas_status_t (*load)(nas_searcher_t *self, void *state, nas_state_reader_t *r);
+    /**
+     * Optional: drive the whole search (one-shot strategies that train a supernet). When set,
+     * nas_run_execute() calls it once instead of its ask/evaluate/tell loop. It evaluates the
+     * architectures it wants recorded (e.g. the derived one, retrained) with nas_run_evaluate_arch(),
+     * which journals them like any trial, polls nas_run_should_stop() between units of work, and
+     * returns NAS_OK when done (NAS_E_ABORTED when stopped by a cancel). ask/tell are still required
+     * and are used when the searcher runs outside nas_run_execute().
+     */
+    nas_status_t (*run)(nas_searcher_t *self, void *state, nas_run_t *run);
 } nas_searcher_vtable_t;
 
 /** An evaluator. Same rules as nas_searcher_vtable_t. Required: name, create, destroy, evaluate. */

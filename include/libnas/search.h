@@ -310,6 +310,21 @@ NAS_API const char *nas_run_stop_reason(const nas_run_t *run);
  * history, in history order. *n is set to the front's size; NAS_E_RANGE when cap is smaller. Since 0.1.
  */
 NAS_API nas_status_t nas_run_pareto(const nas_run_t *run, uint64_t *idx, uint64_t cap, uint64_t *n);
+/**
+ * For a strategy's run hook: evaluate `arch` at `fidelity` with the run's evaluator as the next
+ * trial (journal, history, best, progress, as for an asked candidate); *result (optional) points at
+ * the recorded result, owned by the run. A failed trial is NAS_OK with the failure in the result.
+ * Since 0.1.
+ */
+NAS_API nas_status_t nas_run_evaluate_arch(nas_run_t *run, const nas_arch_t *arch, double fidelity,
+                                           const nas_result_t **result);
+/** For a strategy's run hook: whether a budget is spent or the cancel callback asks to stop. Since 0.1. */
+NAS_API bool nas_run_should_stop(nas_run_t *run);
+/** The run's evaluator. Since 0.1. */
+NAS_API nas_evaluator_t *nas_run_evaluator(const nas_run_t *run);
+/** Report progress of a run hook's own work (e.g. supernet epochs) through the progress callback,
+ *  with last_arch set to `what`. Since 0.1. */
+NAS_API void nas_run_report(nas_run_t *run, const char *what);
 /** Number of trials taken back from the journal by a resume. Since 0.1. */
 NAS_API uint64_t nas_run_num_resumed(const nas_run_t *run);
 /** Wall-clock seconds spent in execute so far. Since 0.1. */

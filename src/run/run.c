@@ -251,6 +251,30 @@ static nas_status_t checkpoint(nas_run_t *run, bool force)
 }
 
 /* One trial: ask, evaluate, record, journal, tell. NAS_E_EXHAUSTED when the searcher is done. */
+/* Evaluate the candidate in run->arch (its string in run->str), record and journal it. */
+static nas_status_t evaluate_record(nas_run_t *run, const nas_candidate_t *cand)
+{
+    nas_status_t st;
+    double t0 = nas__now();
+    if (run->o.isolate) {
+        nas_result_clear(run->res);
+        st = nas__run_isolated(run, cand, run->res);
+    } else {
+        st = nas_evaluator_evaluate(run->ev, cand, run->res);
+        if (st != NAS_OK)
+            nas__fail(run->errmsg, st, "%s", nas_evaluator_errmsg(run->ev));
+    }
+    double elapsed = nas__now() - t0;
+    if (st != NAS_OK)
+        return st;
+    if ((st = nas__run_record(run, cand->trial_id, run->str, cand->fidelity, run->res)) != NAS_OK)
+        return st;
+    if (run->has_journal &&
+        (st = nas__journal_trial(&run->journal, cand, run->str, run->res, elapsed, run->errmsg)) != NAS_OK)
+        return st;
+    return NAS_OK;
+}
+
 static nas_status_t one_trial(nas_run_t *run)
 {
     nas_candidate_t cand = NAS_CANDIDATE_INIT;
@@ -260,24 +284,7 @@ static nas_status_t one_trial(nas_run_t *run)
         return st;
     if (st != NAS_OK)
         return nas__fail(run->errmsg, st, "%s", nas_searcher_errmsg(run->searcher));
-    if ((st = arch_string(run)) != NAS_OK)
-        return st;
-    double t0 = nas__now();
-    if (run->o.isolate) {
-        nas_result_clear(run->res);
-        st = nas__run_isolated(run, &cand, run->res);
-    } else {
-        st = nas_evaluator_evaluate(run->ev, &cand, run->res);
-        if (st != NAS_OK)
-            nas__fail(run->errmsg, st, "%s", nas_evaluator_errmsg(run->ev));
-    }
-    double elapsed = nas__now() - t0;
-    if (st != NAS_OK)
-        return st;
-    if ((st = nas__run_record(run, cand.trial_id, run->str, cand.fidelity, run->res)) != NAS_OK)
-        return st;
-    if (run->has_journal && (st = nas__journal_trial(&run->journal, &cand, run->str, run->res, elapsed,
-                                                     run->errmsg)) != NAS_OK)
+    if ((st = arch_string(run)) != NAS_OK || (st = evaluate_record(run, &cand)) != NAS_OK)
         return st;
     if ((st = nas_searcher_tell(run->searcher, &cand, run->res)) != NAS_OK)
         return nas__fail(run->errmsg, st, "%s", nas_searcher_errmsg(run->searcher));
@@ -285,6 +292,62 @@ static nas_status_t one_trial(nas_run_t *run)
         return st;
     report_progress(run, nas_result_status(run->res));
     return NAS_OK;
+}
+
+nas_status_t nas_run_evaluate_arch(nas_run_t *run, const nas_arch_t *arch, double fidelity,
+                                   const nas_result_t **result)
+{
+    if (!run)
+        return NAS_E_INVAL;
+    if (!arch || nas_arch_space(arch) != nas_searcher_space(run->searcher))
+        return nas__fail(run->errmsg, NAS_E_INVAL, "nas_run_evaluate_arch: arch is NULL or of another space");
+    if (!isfinite(fidelity) || fidelity < 0.0)
+        return nas__fail(run->errmsg, NAS_E_INVAL, "nas_run_evaluate_arch: fidelity %g must be finite and >= 0",
+                         fidelity);
+    nas_status_t st = nas_arch_copy(run->arch, arch);
+    if (st != NAS_OK)
+        return nas__fail(run->errmsg, st, "nas_run_evaluate_arch: cannot copy the arch");
+    nas_candidate_t cand = NAS_CANDIDATE_INIT;
+    cand.arch = run->arch;
+    cand.fidelity = fidelity;
+    cand.trial_id = nas__searcher_take_id(run->searcher);
+    if ((st = arch_string(run)) != NAS_OK || (st = evaluate_record(run, &cand)) != NAS_OK)
+        return st;
+    if (result)
+        *result = run->trials[run->num_trials - 1].res;
+    report_progress(run, nas_result_status(run->res));
+    return NAS_OK;
+}
+
+bool nas_run_should_stop(nas_run_t *run)
+{
+    if (!run)
+        return true;
+    const char *spent = budget_spent(run);
+    if (spent) {
+        run->stop_reason = spent;
+        return true;
+    }
+    if (run->o.cancel && run->o.cancel(run->o.cancel_user_data)) {
+        run->stop_reason = "cancelled";
+        return true;
+    }
+    return false;
+}
+
+nas_evaluator_t *nas_run_evaluator(const nas_run_t *run)
+{
+    return run ? run->ev : NULL;
+}
+
+void nas_run_report(nas_run_t *run, const char *what)
+{
+    if (!run || !run->o.progress)
+        return;
+    char *saved = run->str;
+    run->str = (char *)(what ? what : "");
+    report_progress(run, NAS_OK);
+    run->str = saved;
 }
 
 nas_status_t nas_run_execute(nas_run_t *run)
@@ -297,6 +360,20 @@ nas_status_t nas_run_execute(nas_run_t *run)
     run->started = nas__now();
     run->errmsg[0] = '\0';
     nas_status_t st = NAS_OK;
+    if (nas__searcher_has_run(run->searcher)) {
+        /* A one-shot strategy drives the search itself. */
+        run->stop_reason = "";
+        st = nas__searcher_call_run(run->searcher, run);
+        if (st != NAS_OK && st != NAS_E_ABORTED)
+            nas__fail(run->errmsg, st, "%s", nas_searcher_errmsg(run->searcher));
+        else if (st == NAS_E_ABORTED)
+            nas__fail(run->errmsg, st, "cancelled by the caller after %u trials", (unsigned)run->num_trials);
+        if (!run->stop_reason[0])
+            run->stop_reason = st == NAS_OK ? "done" : st == NAS_E_ABORTED ? "cancelled" : "error";
+        run->elapsed += nas__now() - run->started;
+        run->running = false;
+        return st;
+    }
     for (;;) {
         const char *spent = budget_spent(run);
         if (spent) {

@@ -33,6 +33,12 @@ void nas__searcher_constraints_string(const nas_searcher_t *s, nas__sb_t *sb);
 /* Whether a result is feasible (successful and within every constraint). */
 bool nas__searcher_feasible(const nas_searcher_t *s, const nas_result_t *res);
 
+/* The run hook of one-shot strategies (nas_searcher_vtable_t.run): whether there is one, calling
+ * it, and taking the next trial id for a trial the hook evaluates itself. */
+bool nas__searcher_has_run(const nas_searcher_t *s);
+nas_status_t nas__searcher_call_run(nas_searcher_t *s, nas_run_t *run);
+uint64_t nas__searcher_take_id(nas_searcher_t *s);
+
 /* Append the objectives in their canonical form "m1:max,m2:min". */
 void nas__searcher_objectives_string(const nas_searcher_t *s, nas__sb_t *sb);
 

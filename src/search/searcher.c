@@ -689,3 +689,22 @@ void nas__searcher_objectives_string(const nas_searcher_t *s, nas__sb_t *sb)
         nas__sb_puts(sb, s->obj[i].maximize ? ":max" : ":min");
     }
 }
+
+bool nas__searcher_has_run(const nas_searcher_t *s)
+{
+    return s->vt.run != NULL;
+}
+
+nas_status_t nas__searcher_call_run(nas_searcher_t *s, nas_run_t *run)
+{
+    s->errmsg[0] = '\0';
+    nas_status_t st = s->vt.run(s, s->state, run);
+    if (st != NAS_OK && st != NAS_E_ABORTED && !s->errmsg[0])
+        nas__fail(s->errmsg, st, "searcher '%s': run failed (%s)", s->name, nas_status_str(st));
+    return st;
+}
+
+uint64_t nas__searcher_take_id(nas_searcher_t *s)
+{
+    return s->next_trial++;
+}
