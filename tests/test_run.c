@@ -924,6 +924,64 @@ static void test_run_hook(void **unused)
     fx_free(&f);
 }
 
+/* Two objectives: the journal ends with the front; a resume with a larger budget skips that line. */
+static void test_journal_front(void **unused)
+{
+    (void)unused;
+    fixture_t f;
+    memset(&f, 0, sizeof f);
+    f.ctx = tu_context_plain(1);
+    f.space = cell_space(f.ctx, 2, 2);
+    snprintf(f.dir, sizeof f.dir, "%s", tu_tmpdir());
+    char path[600], journal[600], text[4096] = "arch,acc,lat\n";
+    nas_arch_t *a = NULL;
+    assert_int_equal(nas_arch_create(&a, f.space), NAS_OK);
+    static const int lat[8] = { 5, 1, 4, 2, 6, 3, 9, 7 };   /* front by (acc max, lat min): 1 3 5 7 */
+    for (uint64_t i = 0; i < 8; i++) {
+        char sa[256], line[400];
+        assert_int_equal(nas_space_enumerate(f.space, a, i), NAS_OK);
+        assert_int_equal(nas_arch_to_string(a, NAS_STRING_ARCH_ONLY, sa, sizeof sa, NULL), NAS_OK);
+        snprintf(line, sizeof line, "%s,%d,%d\n", sa, (int)(10 * (i + 1)), lat[i]);
+        strcat(text, line);
+    }
+    nas_arch_destroy(a);
+    snprintf(path, sizeof path, "%s/two.csv", f.dir);
+    snprintf(journal, sizeof journal, "%s/journal.jsonl", f.dir);
+    assert_int_equal(tu_write_file(path, text), 0);
+    f.ev = make_table(&f, path, NULL);
+    nas_params_t *p = NULL;
+    assert_int_equal(nas_params_create(&p, f.ctx), NAS_OK);
+    assert_int_equal(nas_params_set(p, "shuffle", "false"), NAS_OK);
+    nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
+    so.objectives = "acc:max,lat:min";
+    assert_int_equal(nas_searcher_create(&f.searcher, f.space, "grid", p, &so), NAS_OK);
+    nas_run_opts_t o = NAS_RUN_OPTS_INIT;
+    o.max_trials = 6;
+    o.journal_path = journal;
+    f.run = make_run(&f, &o);
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    char *t = tu_read_file(journal, NULL);
+    assert_non_null(strstr(t, "\n{\"type\":\"front\",\"trials\":[1,3,5]}\n"));
+    free(t);
+    nas_run_destroy(f.run);
+    nas_searcher_destroy(f.searcher);
+    /* Resume to all 8: the front line stays where it was, the new end gets the new front. */
+    assert_int_equal(nas_searcher_create(&f.searcher, f.space, "grid", p, &so), NAS_OK);
+    nas_params_destroy(p);
+    o.max_trials = 8;
+    o.resume = true;
+    f.run = make_run(&f, &o);
+    assert_int_equal(nas_run_num_resumed(f.run), 6);
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    assert_int_equal(nas_run_num_trials(f.run), 8);
+    t = tu_read_file(journal, NULL);
+    size_t len = strlen(t);
+    assert_true(len > 40);
+    assert_non_null(strstr(t, "{\"type\":\"front\",\"trials\":[1,3,5,7]}\n"));
+    free(t);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -943,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_random_search_nb201),
         cmocka_unit_test(test_grid_search_nb201),
         cmocka_unit_test(test_run_hook),
+        cmocka_unit_test(test_journal_front),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

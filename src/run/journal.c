@@ -135,3 +135,16 @@ nas_status_t nas__journal_trial(nas__journal_t *j, const nas_candidate_t *cand, 
     nas__sb_free(&sb);
     return st;
 }
+
+nas_status_t nas__journal_front(nas__journal_t *j, const uint64_t *ids, uint64_t n, char *errbuf)
+{
+    nas__sb_t sb;
+    nas__sb_init(&sb, j->ctx);
+    nas__sb_puts(&sb, "{\"type\":\"front\",\"trials\":[");
+    for (uint64_t i = 0; i < n; i++)
+        nas__sb_printf(&sb, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
+    nas__sb_puts(&sb, "]}");
+    nas_status_t st = write_line(j, &sb, errbuf);
+    nas__sb_free(&sb);
+    return st;
+}

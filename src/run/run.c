@@ -250,6 +250,22 @@ static nas_status_t checkpoint(nas_run_t *run, bool force)
     return NAS_OK;
 }
 
+static nas_status_t pareto_front(nas_run_t *run, uint64_t **front, uint64_t *n);
+
+/* The front as a journal line, by trial id. */
+static nas_status_t journal_front(nas_run_t *run)
+{
+    uint64_t *front, n;
+    nas_status_t st = pareto_front(run, &front, &n);
+    if (st != NAS_OK)
+        return st;
+    for (uint64_t i = 0; i < n; i++)
+        front[i] = run->trials[front[i]].id;
+    st = nas__journal_front(&run->journal, front, n, run->errmsg);
+    nas__free(run->ctx, front);
+    return st;
+}
+
 /* One trial: ask, evaluate, record, journal, tell. NAS_E_EXHAUSTED when the searcher is done. */
 /* Evaluate the candidate in run->arch (its string in run->str), record and journal it. */
 static nas_status_t evaluate_record(nas_run_t *run, const nas_candidate_t *cand)
@@ -400,6 +416,8 @@ nas_status_t nas_run_execute(nas_run_t *run)
     nas_status_t cst = checkpoint(run, true);
     if (st == NAS_OK)
         st = cst;
+    if (st == NAS_OK && run->has_journal && nas_searcher_num_objectives(run->searcher) > 1)
+        st = journal_front(run);
     run->elapsed += nas__now() - run->started;
     run->running = false;
     return st;

@@ -11,6 +11,8 @@
  *    "objectives":"m:max","seed":N,"budget":{"max_trials":N,"max_seconds":X,"max_cost":X},"time":UNIX}
  *   {"type":"trial","trial":ID,"arch":"...","fidelity":X,"status":"ok","message":"...",
  *    "metrics":{"name":X,...},"cost":X,"elapsed":X}
+ *   {"type":"front","trials":[ID,...]}   (2+ objectives: the Pareto front, when a run ends by its
+ *    budget or by exhaustion; readers that take trials back skip it)
  *
  * Every line is a complete JSON object ending in '\n', so a reader replays the trial lines that
  * parse and recognizes a torn last line (no newline, or not valid JSON) left by a crash. Each
@@ -30,6 +32,8 @@ nas_status_t nas__journal_header(nas__journal_t *j, const nas_searcher_t *s, con
                                  const nas_run_opts_t *opts, char *errbuf);
 nas_status_t nas__journal_trial(nas__journal_t *j, const nas_candidate_t *cand, const char *arch,
                                 const nas_result_t *res, double elapsed, char *errbuf);
+/* {"type":"front","trials":[ID,...]}: the Pareto front when a run with several objectives ends. */
+nas_status_t nas__journal_front(nas__journal_t *j, const uint64_t *ids, uint64_t n, char *errbuf);
 void nas__journal_close(nas__journal_t *j);
 
 /* JSON pieces shared by the journal and the summary. */

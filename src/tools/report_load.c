@@ -199,6 +199,10 @@ static int add_line(report_t *r, jr_t *v, size_t lineno)
         r->runs++;
         return CLI_OK;
     }
+    if (type && strcmp(type, "front") == 0) {   /* the library's front; the report computes its own */
+        jr_free(v);
+        return CLI_OK;
+    }
     if (!type || strcmp(type, "trial") != 0) {
         jr_free(v);
         cli_error("report: %s:%zu: neither a header nor a trial line", r->journal_path, lineno);
