@@ -243,6 +243,75 @@ static void test_fidelity(void **state)
     nas_space_destroy(space);
 }
 
+/*
+ * The learning strategies with real training: hyperband's fidelities become epochs (one bracket of
+ * 0.25 / 0.5 / 1 epoch with eta 2), and evolution and tpe run on trained candidates.
+ */
+static void test_strategies_with_training(void **state)
+{
+    (void)state;
+    nas_space_t *space = space_of(SPACE_YAML);
+    nas_params_t *p = quick_params();
+    assert_int_equal(nas_params_set(p, "latency", "no"), NAS_OK);
+    assert_int_equal(nas_params_set(p, "data_fraction", "0.5"), NAS_OK);
+    nas_evaluator_t *ev = NULL;
+    if (nas_evaluator_create(&ev, space, "train", p) != NAS_OK)
+        fail_msg("create: %s", nas_context_errmsg(ctx));
+    static const struct {
+        const char *name, *key[3], *value[3];
+        uint64_t trials;
+    } runs[] = {
+        { "sh", { "min_fidelity", "max_fidelity", "eta" }, { "0.25", "1", "2" }, 7 },
+        { "evolution", { "population", "sample", NULL }, { "3", "2", NULL }, 5 },
+        { "tpe", { "n_startup", NULL, NULL }, { "2", NULL, NULL }, 4 },
+    };
+    for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+        nas_params_t *sp = NULL;
+        assert_int_equal(nas_params_create(&sp, ctx), NAS_OK);
+        for (int i = 0; i < 3 && runs[k].key[i]; i++)
+            assert_int_equal(nas_params_set(sp, runs[k].key[i], runs[k].value[i]), NAS_OK);
+        nas_searcher_t *s = NULL;
+        nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
+        so.seed = 9;
+        if (nas_searcher_create(&s, space, runs[k].name, sp, &so) != NAS_OK)
+            fail_msg("%s: %s", runs[k].name, nas_context_errmsg(ctx));
+        nas_run_opts_t ro = NAS_RUN_OPTS_INIT;
+        ro.max_trials = runs[k].trials;
+        nas_run_t *run = NULL;
+        assert_int_equal(nas_run_create(&run, s, ev, &ro), NAS_OK);
+        if (nas_run_execute(run) != NAS_OK)
+            fail_msg("%s run: %s", runs[k].name, nas_run_errmsg(run));
+        assert_int_equal(nas_run_num_trials(run), runs[k].trials);
+        int at[3] = { 0, 0, 0 };
+        for (uint64_t i = 0; i < runs[k].trials; i++) {
+            const nas_result_t *r;
+            assert_int_equal(nas_run_trial(run, i, NULL, NULL, &r), NAS_OK);
+            assert_int_equal(nas_result_status(r), NAS_OK);
+            double acc = metric(r, "accuracy"), epochs = metric(r, "epochs");
+            assert_true(acc >= 0.0 && acc <= 100.0);
+            if (k == 0) {   /* sh: 4 configs at 0.25 epoch, 2 at 0.5, 1 at 1 (steps of 25 per epoch) */
+                at[0] += fabs(epochs - 0.25) <= 0.04 + 1e-9;   /* within one of the epoch's 25 steps */
+                at[1] += fabs(epochs - 0.5) <= 0.04 + 1e-9;
+                at[2] += fabs(epochs - 1.0) < 1e-9;
+            }
+        }
+        if (k == 0 && !(at[0] == 4 && at[1] == 2 && at[2] == 1))
+            fail_msg("sh: %d / %d / %d trials at 0.25 / 0.5 / 1 epoch, expected 4 / 2 / 1", at[0], at[1], at[2]);
+        uint64_t best;
+        const nas_result_t *br;
+        assert_int_equal(nas_run_best(run, &best), NAS_OK);
+        assert_int_equal(nas_run_trial(run, best, NULL, NULL, &br), NAS_OK);
+        if (!(metric(br, "accuracy") > 25.0))   /* 10 classes: chance is 10% */
+            fail_msg("%s: best accuracy %g", runs[k].name, metric(br, "accuracy"));
+        nas_run_destroy(run);
+        nas_searcher_destroy(s);
+        nas_params_destroy(sp);
+    }
+    nas_evaluator_destroy(ev);
+    nas_params_destroy(p);
+    nas_space_destroy(space);
+}
+
 /* Creating with one parameter changed from quick_params(); returns the status. */
 static nas_status_t create_with(const char *key, const char *value)
 {
@@ -311,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_random_run),
         cmocka_unit_test(test_divergence_is_a_trial_failure),
         cmocka_unit_test(test_fidelity),
+        cmocka_unit_test(test_strategies_with_training),
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_bad_files),
     };
