@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include "search/search_internal.h"
+
 #include <math.h>
 #include <signal.h>
 #include <time.h>
@@ -49,6 +51,16 @@ static nas_searcher_t *searcher(fixture_t *f, const char *name, uint64_t seed, c
     if (nas_searcher_create(&s, f->space, name, NULL, &o) != NAS_OK)
         fail_msg("searcher %s: %s", name, nas_context_errmsg(f->ctx));
     return s;
+}
+
+/* One-shot strategies (a run hook: darts, gdas) train a supernet on the train evaluator and are
+ * neither asked nor resumed by replay: the ask/tell and resume tests skip them. */
+static bool drives_itself(fixture_t *f, const char *name)
+{
+    nas_searcher_t *s = searcher(f, name, 1, NULL);
+    bool r = nas__searcher_has_run(s);
+    nas_searcher_destroy(s);
+    return r;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -202,6 +214,58 @@ static void test_state_stream(void **unused)
     fx_free(&f);
 }
 
+/* Load `len` bytes of `data` as a set of hashes into a fresh set; the status, the set's size in *count. */
+static nas_status_t load_hashes(nas_context_t *ctx, const void *data, size_t len, bool sorted, size_t *count)
+{
+    nas__u64set_t set;
+    nas__u64set_init(&set, ctx);
+    nas_state_reader_t r = { data, len, 0 };
+    nas_status_t st = nas__search_load_hashes(&set, sorted, &r);
+    *count = set.count;
+    if (st == NAS_OK)
+        assert_int_equal(nas_state_remaining(&r), 0);
+    nas__u64set_free(&set);
+    return st;
+}
+
+/* The proposed-hash sets of the strategies: table order or sorted, read back either way; a repeated key,
+ * a count past the data, and (sorted) keys out of order are damage. */
+static void test_hash_sets(void **unused)
+{
+    (void)unused;
+    nas_context_t *ctx = tu_context_plain(1);
+    nas__u64set_t a, b;
+    nas__u64set_init(&a, ctx);
+    nas__u64set_init(&b, ctx);
+    bool added;
+    for (uint64_t k = 0; k < 300; k++) {   /* the same keys, inserted in two orders */
+        assert_int_equal(nas__u64set_insert(&a, nas__mix64(k), &added), NAS_OK);
+        assert_int_equal(nas__u64set_insert(&b, nas__mix64(299 - k), &added), NAS_OK);
+    }
+    for (int sorted = 0; sorted < 2; sorted++) {
+        nas_state_writer_t wa, wb;
+        nas__sb_init(&wa.sb, ctx);
+        nas__sb_init(&wb.sb, ctx);
+        assert_int_equal(nas__search_save_hashes(&a, sorted, &wa), NAS_OK);
+        assert_int_equal(nas__search_save_hashes(&b, sorted, &wb), NAS_OK);
+        assert_int_equal(wa.sb.len, 8 * 301);
+        size_t n;
+        assert_int_equal(load_hashes(ctx, wa.sb.data, wa.sb.len, sorted, &n), NAS_OK);
+        assert_int_equal(n, 300);
+        assert_int_equal(load_hashes(ctx, wa.sb.data, wa.sb.len, !sorted, &n), sorted ? NAS_OK : NAS_E_CORRUPT);
+        if (sorted)   /* equal sets, equal bytes */
+            assert_memory_equal(wa.sb.data, wb.sb.data, wa.sb.len);
+        assert_int_equal(load_hashes(ctx, wa.sb.data, wa.sb.len - 8, sorted, &n), NAS_E_CORRUPT);
+        memcpy(wa.sb.data + 16, wa.sb.data + 8, 8);   /* key 1 repeats key 0 */
+        assert_int_equal(load_hashes(ctx, wa.sb.data, wa.sb.len, sorted, &n), NAS_E_CORRUPT);
+        nas__sb_free(&wa.sb);
+        nas__sb_free(&wb.sb);
+    }
+    nas__u64set_free(&a);
+    nas__u64set_free(&b);
+    nas_context_destroy(ctx);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Every built-in strategy saves and loads its whole state                 */
 
@@ -237,6 +301,8 @@ static void test_builtins_save_load(void **unused)
     for (uint32_t i = 0; i < n; i++) {
         const char *name, *desc;
         assert_int_equal(nas_context_searcher_at(f.ctx, i, &name, &desc), NAS_OK);
+        if (drives_itself(&f, name))
+            continue;
         nas_searcher_t *a = searcher(&f, name, 11, NULL);
         if (!nas_searcher_can_save(a))
             fail_msg("built-in strategy '%s' cannot save its state", name);
@@ -511,6 +577,8 @@ static void test_resume_matches_uninterrupted(void **unused)
     for (uint32_t i = 0; i < n; i++) {
         const char *name, *desc;
         assert_int_equal(nas_context_searcher_at(f.ctx, i, &name, &desc), NAS_OK);
+        if (drives_itself(&f, name))
+            continue;
         char ref[512], dir[512], path[600], ckpt[600], old[600];
         snprintf(ref, sizeof ref, "%s", tu_tmpdir());
         assert_int_equal(run_to(&f, name, ref, 120, false, NULL), NAS_OK);
@@ -748,6 +816,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_stream),
+        cmocka_unit_test(test_hash_sets),
         cmocka_unit_test(test_builtins_save_load),
         cmocka_unit_test(test_constraints),
         cmocka_unit_test(test_pareto),

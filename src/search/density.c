@@ -2,7 +2,6 @@
 #include "search/density.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,46 +264,6 @@ nas_status_t nas__obs_load(nas__obs_t *o, const nas__density_t *m, nas_state_rea
     return st;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorted, so that equal sets give equal bytes whatever the layout of their tables. */
-nas_status_t nas__seen_save(const nas__u64set_t *set, nas_state_writer_t *w)
-{
-    uint64_t *keys = nas__malloc(set->ctx, (set->count ? set->count : 1) * sizeof *keys);
-    if (!keys)
-        return NAS_E_NOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < set->cap; i++)
-        if (set->used[i])
-            keys[n++] = set->keys[i];
-    if (n > 1)
-        qsort(keys, n, sizeof *keys, cmp_u64);
-    nas_status_t st = nas_state_write_u64(w, n);
-    for (size_t i = 0; i < n; i++)
-        st = nas_state_write_u64(w, keys[i]);
-    nas__free(set->ctx, keys);
-    return st;
-}
-
-nas_status_t nas__seen_load(nas__u64set_t *set, nas_state_reader_t *r)
-{
-    uint64_t count, key, prev = 0;
-    nas_status_t st = nas_state_read_count(r, nas_state_remaining(r) / 8, &count);
-    for (uint64_t i = 0; i < count && st == NAS_OK; i++) {
-        bool added;
-        if ((st = nas_state_read_u64(r, &key)) == NAS_OK && i > 0 && key <= prev)
-            st = NAS_E_CORRUPT;
-        if (st == NAS_OK)
-            st = nas__u64set_insert(set, key, &added);
-        prev = key;
-    }
-    return st;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Fit                                                                     */
 
@@ -543,60 +502,4 @@ nas_status_t nas__density_propose(nas__density_t *m, nas_rng_t *rng, uint32_t n,
         }
         m->cand_score[best] = NAN;   /* proposed before: the next best */
     }
-}
-
-nas_status_t nas__density_random(const nas__density_t *m, nas_rng_t *rng, int64_t tries, const nas__u64set_t *seen,
-                                 nas_arch_t *arch, bool *fresh)
-{
-    *fresh = false;
-    for (int64_t i = 0; i < tries || i == 0; i++) {
-        nas_status_t st = nas_space_sample(m->space, arch, rng);
-        if (st != NAS_OK)
-            return st;
-        if (!seen || !nas__u64set_has(seen, nas_arch_hash(arch))) {
-            *fresh = true;
-            return NAS_OK;
-        }
-    }
-    return NAS_OK;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Parameters                                                              */
-
-nas_status_t nas__search_param_int(nas_searcher_t *self, const nas_params_t *params, const char *key, int64_t def,
-                                   int64_t lo, int64_t hi, int64_t *out)
-{
-    nas_status_t st = nas_params_get_int(params, key, def, out);
-    if (st != NAS_OK) {
-        nas_searcher_set_errmsg(self, nas_params_errmsg(params));
-        return st;
-    }
-    if (*out < lo || *out > hi) {
-        char msg[192];
-        snprintf(msg, sizeof msg, "parameter '%s' must be in [%lld, %lld] (got %lld)", key, (long long)lo,
-                 (long long)hi, (long long)*out);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_INVAL;
-    }
-    return NAS_OK;
-}
-
-nas_status_t nas__search_param_double(nas_searcher_t *self, const nas_params_t *params, const char *key, double def,
-                                      double lo, double hi, int open, double *out)
-{
-    nas_status_t st = nas_params_get_double(params, key, def, out);
-    if (st != NAS_OK) {
-        nas_searcher_set_errmsg(self, nas_params_errmsg(params));
-        return st;
-    }
-    double v = *out;
-    if (!(v >= lo && v <= hi) || ((open & 1) && v == lo) || ((open & 2) && v == hi)) {
-        char msg[192];
-        snprintf(msg, sizeof msg, "parameter '%s' must be in %c%g, %g%c (got %g)", key, open & 1 ? '(' : '[', lo, hi,
-                 open & 2 ? ')' : ']', v);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_INVAL;
-    }
-    return NAS_OK;
 }

@@ -95,10 +95,6 @@ nas_status_t nas__density_fit(nas__density_t *m, const nas__obs_t *obs, double g
 nas_status_t nas__density_propose(nas__density_t *m, nas_rng_t *rng, uint32_t n, const nas__u64set_t *seen,
                                   nas_arch_t *arch, bool *found);
 
-/* Up to `tries` uniform draws (nas_space_sample) until one is not in `seen`; the last draw otherwise. */
-nas_status_t nas__density_random(const nas__density_t *m, nas_rng_t *rng, int64_t tries, const nas__u64set_t *seen,
-                                 nas_arch_t *arch, bool *fresh);
-
 void nas__obs_init(nas__obs_t *o, nas_context_t *ctx, uint32_t num_dims);
 void nas__obs_free(nas__obs_t *o);
 /* Add a point (copied) with its score (NaN counts as -inf). NAS_E_NOMEM. */
@@ -109,19 +105,5 @@ nas_status_t nas__obs_add(nas__obs_t *o, const double *x, double score);
  */
 nas_status_t nas__obs_save(const nas__obs_t *o, nas_state_writer_t *w);
 nas_status_t nas__obs_load(nas__obs_t *o, const nas__density_t *m, nas_state_reader_t *r);
-
-/* State of a set of arch hashes: the keys in increasing order (equal sets, equal bytes). */
-nas_status_t nas__seen_save(const nas__u64set_t *set, nas_state_writer_t *w);
-nas_status_t nas__seen_load(nas__u64set_t *set, nas_state_reader_t *r);
-
-/*
- * Parameters shared by tpe.c and hyperband.c: read key (default def) and check lo <= v <= hi, the
- * bounds excluded where `open` has 1 (low) or 2 (high). NAS_E_INVAL with "parameter 'KEY' must be in
- * RANGE" in the searcher's message.
- */
-nas_status_t nas__search_param_int(nas_searcher_t *self, const nas_params_t *params, const char *key, int64_t def,
-                                   int64_t lo, int64_t hi, int64_t *out);
-nas_status_t nas__search_param_double(nas_searcher_t *self, const nas_params_t *params, const char *key, double def,
-                                      double lo, double hi, int open, double *out);
 
 #endif /* NAS_SEARCH_DENSITY_H */

@@ -27,7 +27,6 @@
 #include "search/search_internal.h"
 
 #include <math.h>
-#include <stdio.h>
 
 #define DEFAULT_POPULATION 50
 #define DEFAULT_SAMPLE 10
@@ -66,52 +65,21 @@ static void evo_destroy(void *state)
     nas__free(e->ctx, e);
 }
 
-static nas_status_t bad_param(nas_searcher_t *self, const char *key, const char *range)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "parameter '%s' must be %s", key, range);
-    nas_searcher_set_errmsg(self, msg);
-    return NAS_E_INVAL;
-}
-
-/* An integer parameter in [lo, hi]. */
-static nas_status_t get_int(nas_searcher_t *self, const nas_params_t *params, const char *key, int64_t def,
-                            int64_t lo, int64_t hi, uint32_t *out)
-{
-    int64_t v;
-    nas_status_t st = nas_params_get_int(params, key, def, &v);
-    if (st != NAS_OK) {
-        nas_searcher_set_errmsg(self, nas_params_errmsg(params));
-        return st;
-    }
-    if (v < lo || v > hi) {
-        char range[96];
-        snprintf(range, sizeof range, "an integer in [%lld, %lld] (got %lld)", (long long)lo, (long long)hi,
-                 (long long)v);
-        return bad_param(self, key, range);
-    }
-    *out = (uint32_t)v;
-    return NAS_OK;
-}
-
 static nas_status_t read_params(nas_searcher_t *self, evo_state_t *e, const nas_params_t *params)
 {
+    int64_t pop, tourney, edits;
     nas_status_t st;
-    if ((st = get_int(self, params, "population", DEFAULT_POPULATION, 1, MAX_POPULATION, &e->pop_size)) != NAS_OK)
+    if ((st = nas__search_param_int(self, params, "population", DEFAULT_POPULATION, 1, MAX_POPULATION, &pop)) !=
+            NAS_OK ||
+        (st = nas__search_param_int(self, params, "sample", pop < DEFAULT_SAMPLE ? pop : DEFAULT_SAMPLE, 1, pop,
+                                    &tourney)) != NAS_OK ||
+        (st = nas__search_param_int(self, params, "mutations", 1, 1, NAS_SPACE_MAX_DIMS, &edits)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "crossover_prob", 0.0, 0.0, 1.0, 0, &e->crossover_prob)) !=
+            NAS_OK)
         return st;
-    uint32_t def = e->pop_size < DEFAULT_SAMPLE ? e->pop_size : DEFAULT_SAMPLE;
-    if ((st = get_int(self, params, "sample", def, 1, e->pop_size, &e->tourney)) != NAS_OK ||
-        (st = get_int(self, params, "mutations", 1, 1, NAS_SPACE_MAX_DIMS, &e->edits)) != NAS_OK)
-        return st;
-    if ((st = nas_params_get_double(params, "crossover_prob", 0.0, &e->crossover_prob)) != NAS_OK) {
-        nas_searcher_set_errmsg(self, nas_params_errmsg(params));
-        return st;
-    }
-    if (!(e->crossover_prob >= 0.0 && e->crossover_prob <= 1.0)) {
-        char range[96];
-        snprintf(range, sizeof range, "a probability in [0, 1] (got %g)", e->crossover_prob);
-        return bad_param(self, "crossover_prob", range);
-    }
+    e->pop_size = (uint32_t)pop;
+    e->tourney = (uint32_t)tourney;
+    e->edits = (uint32_t)edits;
     return NAS_OK;
 }
 
@@ -147,25 +115,10 @@ static member_t *member(evo_state_t *e, uint32_t i)
     return &e->ring[(e->head + i) % e->pop_size];
 }
 
-static nas_status_t space_failed(nas_searcher_t *self, nas_status_t st)
-{
-    char msg[NAS_ERRMSG_CAP];
-    snprintf(msg, sizeof msg, "evolution: %s", nas_space_errmsg(nas_searcher_space(self)));
-    nas_searcher_set_errmsg(self, msg);
-    return st;
-}
-
 /* A uniform sample, unproposed if one comes up in RETRIES draws (else the last draw). */
 static nas_status_t fresh(nas_searcher_t *self, evo_state_t *e, nas_arch_t *out)
 {
-    for (int i = 0; i < RETRIES; i++) {
-        nas_status_t st = nas_space_sample(nas_searcher_space(self), out, nas_searcher_rng(self));
-        if (st != NAS_OK)
-            return space_failed(self, st);
-        if (!nas__u64set_has(&e->proposed, nas_arch_hash(out)))
-            break;
-    }
-    return NAS_OK;
+    return nas__search_sample_fresh(self, &e->proposed, RETRIES, out, NULL);
 }
 
 /*
@@ -218,7 +171,7 @@ static nas_status_t breed(nas_searcher_t *self, evo_state_t *e, nas_arch_t *out)
             st = nas_space_mutate(space, out, parent, rng, e->edits);
         }
         if (st != NAS_OK)
-            return space_failed(self, st);
+            return nas__search_space_failed(self, st);
         if (!nas__u64set_has(&e->proposed, nas_arch_hash(out)))
             return NAS_OK;
     }
@@ -230,15 +183,9 @@ static nas_status_t evo_ask(nas_searcher_t *self, void *state, nas_candidate_t *
     evo_state_t *e = state;
     nas_status_t st = e->asked < e->pop_size || e->count == 0 ? fresh(self, e, cand->arch)
                                                               : breed(self, e, cand->arch);
-    if (st != NAS_OK)
-        return st;
-    bool added;
-    if ((st = nas__u64set_insert(&e->proposed, nas_arch_hash(cand->arch), &added)) != NAS_OK) {
-        nas_searcher_set_errmsg(self, "evolution: out of memory remembering proposed architectures");
-        return st;
-    }
-    e->asked++;
-    return NAS_OK;
+    if (st == NAS_OK && (st = nas__search_remember(self, &e->proposed, cand->arch)) == NAS_OK)
+        e->asked++;
+    return st;
 }
 
 static nas_status_t evo_tell(nas_searcher_t *self, void *state, const nas_candidate_t *cand, const nas_result_t *res)
@@ -273,29 +220,13 @@ static nas_status_t evo_save(nas_searcher_t *self, void *state, nas_state_writer
         nas_state_write_arch(w, member(e, i)->arch);
         nas_state_write_f64(w, member(e, i)->score);
     }
-    nas_status_t st = nas_state_write_u64(w, e->proposed.count);
-    for (size_t i = 0; i < e->proposed.cap; i++)
-        if (e->proposed.used[i])
-            st = nas_state_write_u64(w, e->proposed.keys[i]);
-    return st;   /* a failed write makes every later one fail: the last status tells */
-}
-
-/* nas_state_read_arch(), except that running out of memory parsing stays NAS_E_NOMEM (it gives
- * NAS_E_CORRUPT there, which would call a good state damaged). */
-static nas_status_t read_arch(nas_state_reader_t *r, nas_arch_t *arch)
-{
-    const char *s;
-    nas_status_t st = nas_state_read_str(r, &s);
-    if (st != NAS_OK)
-        return st;
-    st = nas_arch_from_string(arch, s);
-    return st == NAS_OK || st == NAS_E_NOMEM ? st : NAS_E_CORRUPT;
+    return nas__search_save_hashes(&e->proposed, false, w);
 }
 
 static nas_status_t evo_load(nas_searcher_t *self, void *state, nas_state_reader_t *r)
 {
     evo_state_t *e = state;
-    uint64_t count, n, key;
+    uint64_t count;
     nas_status_t st;
     if ((st = nas_state_read_u64(r, &e->asked)) != NAS_OK ||
         (st = nas_state_read_count(r, e->pop_size, &count)) != NAS_OK)
@@ -304,28 +235,17 @@ static nas_status_t evo_load(nas_searcher_t *self, void *state, nas_state_reader
     e->count = 0;
     for (uint32_t i = 0; i < (uint32_t)count; i++) {
         member_t *m = &e->ring[i];
-        if ((st = read_arch(r, m->arch)) != NAS_OK || (st = nas_state_read_f64(r, &m->score)) != NAS_OK)
+        if ((st = nas_state_read_arch(r, m->arch)) != NAS_OK || (st = nas_state_read_f64(r, &m->score)) != NAS_OK)
             return st;
         if (isnan(m->score))
             return NAS_E_CORRUPT;
         e->count++;
     }
-    if ((st = nas_state_read_count(r, nas_state_remaining(r) / 8, &n)) != NAS_OK)
-        return st;
-    if (n > e->asked || count > e->asked)
+    if (count > e->asked)
         return NAS_E_CORRUPT;
-    for (uint64_t i = 0; i < n; i++) {
-        bool added;
-        if ((st = nas_state_read_u64(r, &key)) != NAS_OK)
-            return st;
-        if ((st = nas__u64set_insert(&e->proposed, key, &added)) != NAS_OK) {
-            nas_searcher_set_errmsg(self, "evolution: out of memory loading the state");
-            return st;
-        }
-        if (!added)
-            return NAS_E_CORRUPT;
-    }
-    return NAS_OK;
+    if ((st = nas__search_load_hashes(&e->proposed, false, r)) == NAS_OK && e->proposed.count > e->asked)
+        st = NAS_E_CORRUPT;
+    return st == NAS_E_NOMEM ? nas__search_failed(self, st, "loading the state") : st;
 }
 
 static const nas_searcher_vtable_t evolution_vtable = {

@@ -8,8 +8,6 @@
  */
 #include "search/search_internal.h"
 
-#include <stdio.h>
-
 #define ROUNDS 6
 
 typedef struct grid_state {
@@ -63,18 +61,11 @@ static nas_status_t grid_create(nas_searcher_t *self, const nas_params_t *params
         return NAS_E_NOMEM;
     g->ctx = ctx;
     *state = g;
-    nas_status_t st = nas_params_get_bool(params, "shuffle", false, &g->shuffle);
-    if (st != NAS_OK) {
-        nas_searcher_set_errmsg(self, nas_params_errmsg(params));
+    nas_status_t st = nas__search_param_bool(self, params, "shuffle", false, &g->shuffle);
+    if (st != NAS_OK)
         return st;
-    }
-    st = nas_space_grid_size(nas_searcher_space(self), &g->size);
-    if (st != NAS_OK) {
-        char msg[NAS_ERRMSG_CAP];
-        snprintf(msg, sizeof msg, "grid: %s", nas_space_errmsg(nas_searcher_space(self)));
-        nas_searcher_set_errmsg(self, msg);
-        return st;
-    }
+    if ((st = nas_space_grid_size(nas_searcher_space(self), &g->size)) != NAS_OK)
+        return nas__search_space_failed(self, st);
     g->half_bits = 1;
     while (g->half_bits < 32 && (1ull << (2 * g->half_bits)) < g->size)
         g->half_bits++;
@@ -88,30 +79,13 @@ static nas_status_t grid_create(nas_searcher_t *self, const nas_params_t *params
 static nas_status_t grid_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand)
 {
     grid_state_t *g = state;
-    if (g->next >= g->size) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "grid: all %llu grid points have been proposed", (unsigned long long)g->size);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_EXHAUSTED;
-    }
+    if (g->next >= g->size)
+        return nas__search_fail(self, NAS_E_EXHAUSTED, "all %llu grid points have been proposed",
+                                (unsigned long long)g->size);
     nas_status_t st = nas_space_enumerate(nas_searcher_space(self), cand->arch, grid_index(g, g->next));
-    if (st != NAS_OK) {
-        char msg[NAS_ERRMSG_CAP];
-        snprintf(msg, sizeof msg, "grid: %s", nas_space_errmsg(nas_searcher_space(self)));
-        nas_searcher_set_errmsg(self, msg);
-        return st;
-    }
+    if (st != NAS_OK)
+        return nas__search_space_failed(self, st);
     g->next++;
-    return NAS_OK;
-}
-
-static nas_status_t grid_tell(nas_searcher_t *self, void *state, const nas_candidate_t *cand,
-                              const nas_result_t *res)
-{
-    (void)self;
-    (void)state;
-    (void)cand;
-    (void)res;
     return NAS_OK;
 }
 
@@ -137,7 +111,7 @@ static const nas_searcher_vtable_t grid_vtable = {
     .create = grid_create,
     .destroy = grid_destroy,
     .ask = grid_ask,
-    .tell = grid_tell,
+    .tell = nas__search_tell_nothing,
     .save = grid_save,
     .load = grid_load,
     .user_data = NULL,

@@ -32,7 +32,6 @@
 #include "search/density.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,18 +190,6 @@ static bool promote(hb_t *h, bracket_t *b, uint32_t i)
 /* ---------------------------------------------------------------------- */
 /* Ask and tell                                                            */
 
-static nas_status_t failed(nas_searcher_t *self, nas_status_t st, const char *what)
-{
-    char msg[NAS_ERRMSG_CAP];
-    if (st == NAS_E_NOMEM)
-        snprintf(msg, sizeof msg, "%s: out of memory %s", nas_searcher_name(self), what);
-    else
-        snprintf(msg, sizeof msg, "%s: %s: %s", nas_searcher_name(self), what,
-                 nas_space_errmsg(nas_searcher_space(self)));
-    nas_searcher_set_errmsg(self, msg);
-    return st;
-}
-
 /* A new rung-0 configuration into arch: uniform, or (BOHB) from the model of the largest fidelity with data. */
 static nas_status_t new_config(nas_searcher_t *self, hb_t *h, nas_arch_t *arch)
 {
@@ -226,7 +213,7 @@ static nas_status_t new_config(nas_searcher_t *self, hb_t *h, nas_arch_t *arch)
         }
     }
     if (!found && st == NAS_OK)
-        st = nas__density_random(&h->model, rng, h->max_retries, &h->seen, arch, &found);
+        st = nas__search_sample_fresh(self, &h->seen, h->max_retries, arch, &found);
     return st;
 }
 
@@ -266,20 +253,20 @@ static nas_status_t hb_ask(nas_searcher_t *self, void *state, nas_candidate_t *c
     hb_t *h = state;
     nas_status_t st;
     if (!nas__grow(h->ctx, (void **)&h->pend, &h->cap_pend, h->num_pend + 1, sizeof *h->pend))
-        return failed(self, NAS_E_NOMEM, "asking");
+        return nas__search_failed(self, NAS_E_NOMEM, "asking");
     for (uint32_t k = 0; k < h->num_br; k++) {
         bracket_t *b = &h->br[k];
         for (uint32_t i = b->s + 1; i-- > 0;)
             if (b->rung[i].next < b->rung[i].num)
-                return (st = hand_out(h, b, i, cand)) == NAS_OK ? NAS_OK : failed(self, st, "asking");
+                return (st = hand_out(h, b, i, cand)) == NAS_OK ? NAS_OK : nas__search_failed(self, st, "asking");
         if (!b->rung[0].full)
-            return (st = fill_rung0(self, h, b, cand)) == NAS_OK ? NAS_OK : failed(self, st, "asking");
+            return (st = fill_rung0(self, h, b, cand)) == NAS_OK ? NAS_OK : nas__search_failed(self, st, "asking");
     }
     if ((st = add_bracket(h, h->next_bracket)) != NAS_OK)
-        return failed(self, st, "starting a bracket");
+        return nas__search_failed(self, st, "starting a bracket");
     h->next_bracket++;
     st = fill_rung0(self, h, &h->br[h->num_br - 1], cand);
-    return st == NAS_OK ? NAS_OK : failed(self, st, "asking");
+    return st == NAS_OK ? NAS_OK : nas__search_failed(self, st, "asking");
 }
 
 static uint32_t find_pend(const hb_t *h, uint64_t trial)
@@ -302,13 +289,9 @@ static nas_status_t hb_tell(nas_searcher_t *self, void *state, const nas_candida
     bracket_t *b = NULL;
     for (uint32_t i = 0; k < h->num_pend && i < h->num_br && !b; i++)
         b = h->br[i].id == h->pend[k].bracket ? &h->br[i] : NULL;
-    if (!b) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%s: trial %llu is not one of its outstanding trials", nas_searcher_name(self),
-                 (unsigned long long)cand->trial_id);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_STATE;
-    }
+    if (!b)
+        return nas__search_fail(self, NAS_E_STATE, "trial %llu is not one of its outstanding trials",
+                                (unsigned long long)cand->trial_id);
     pend_t p = h->pend[k];
     rung_t *r = &b->rung[p.rung];
     double score;
@@ -321,10 +304,10 @@ static nas_status_t hb_tell(nas_searcher_t *self, void *state, const nas_candida
     if (complete && p.rung < b->s &&
         (!rung_reserve(h, &b->rung[p.rung + 1], b->rung[p.rung + 1].planned) ||
          !nas__grow(h->ctx, (void **)&h->rank, &h->cap_rank, r->num, sizeof *h->rank)))
-        return failed(self, NAS_E_NOMEM, "promoting");
+        return nas__search_failed(self, NAS_E_NOMEM, "promoting");
     if (h->variant == VAR_BOHB &&
         (st = nas__obs_add(&h->obs[h->s_max - b->s + p.rung], r->x + (size_t)p.slot * h->nd, score)) != NAS_OK)
-        return failed(self, st, "recording a result");
+        return nas__search_failed(self, st, "recording a result");
     r->slot[p.slot].state = SLOT_TOLD;
     r->slot[p.slot].score = score;
     r->told++;
@@ -348,7 +331,7 @@ static nas_status_t hb_save(nas_searcher_t *self, void *state, nas_state_writer_
     (void)self;
     hb_t *h = state;
     nas_state_write_u64(w, h->next_bracket);
-    nas_status_t st = nas__seen_save(&h->seen, w);
+    nas_status_t st = nas__search_save_hashes(&h->seen, true, w);
     if (st != NAS_OK)
         return st;
     st = nas_state_write_u64(w, h->num_br);
@@ -451,7 +434,8 @@ static nas_status_t hb_load(nas_searcher_t *self, void *state, nas_state_reader_
     hb_t *h = state;
     uint64_t num_br, id, prev = 0;
     nas_status_t st;
-    if ((st = nas_state_read_u64(rd, &h->next_bracket)) != NAS_OK || (st = nas__seen_load(&h->seen, rd)) != NAS_OK ||
+    if ((st = nas_state_read_u64(rd, &h->next_bracket)) != NAS_OK ||
+        (st = nas__search_load_hashes(&h->seen, true, rd)) != NAS_OK ||
         (st = nas_state_read_count(rd, nas_state_remaining(rd) / 8, &num_br)) != NAS_OK)
         goto out;
     for (uint64_t k = 0; k < num_br; k++) {
@@ -473,7 +457,7 @@ static nas_status_t hb_load(nas_searcher_t *self, void *state, nas_state_reader_
 out:
     h->fit_level = UINT32_MAX;
     if (st == NAS_E_NOMEM)
-        failed(self, st, "loading the state");
+        nas__search_failed(self, st, "loading the state");
     return st;
 }
 

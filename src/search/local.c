@@ -23,7 +23,6 @@
 #include "search/search_internal.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #define RETRIES 100           /* draws for a start or a probe */
@@ -147,27 +146,14 @@ static uint32_t max_edits(const nas_dim_info_t *d)
     return d->num_choices ? d->num_choices - 1 : 0;
 }
 
-static nas_status_t param_failed(nas_searcher_t *self, const nas_params_t *params, nas_status_t st)
-{
-    nas_searcher_set_errmsg(self, nas_params_errmsg(params));
-    return st;
-}
-
 static nas_status_t read_params(nas_searcher_t *self, local_state_t *l, const nas_params_t *params)
 {
     nas_status_t st;
     int64_t cap;
-    if ((st = nas_params_get_bool(params, "restart", true, &l->restart)) != NAS_OK ||
-        (st = nas_params_get_bool(params, "first_improvement", false, &l->first_improvement)) != NAS_OK ||
-        (st = nas_params_get_int(params, "max_neighbours", 0, &cap)) != NAS_OK)
-        return param_failed(self, params, st);
-    if (cap < 0 || cap > MAX_NEIGHBOURS) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "parameter 'max_neighbours' must be an integer in [0, %d] (0: all; got %lld)",
-                 MAX_NEIGHBOURS, (long long)cap);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_INVAL;
-    }
+    if ((st = nas__search_param_bool(self, params, "restart", true, &l->restart)) != NAS_OK ||
+        (st = nas__search_param_bool(self, params, "first_improvement", false, &l->first_improvement)) != NAS_OK ||
+        (st = nas__search_param_int(self, params, "max_neighbours", 0, 0, MAX_NEIGHBOURS, &cap)) != NAS_OK)
+        return st;
     l->max_nb = (uint32_t)cap;
     return NAS_OK;
 }
@@ -307,10 +293,8 @@ static void consider(nas_searcher_t *self, local_state_t *l, const nas_arch_t *a
 
 static nas_status_t remember(nas_searcher_t *self, local_state_t *l, const nas_arch_t *arch, uint64_t round)
 {
-    if (known_add(l, nas_arch_hash(arch), NAN, round) == UINT32_MAX) {
-        nas_searcher_set_errmsg(self, "local: out of memory remembering proposed architectures");
-        return NAS_E_NOMEM;
-    }
+    if (known_add(l, nas_arch_hash(arch), NAN, round) == UINT32_MAX)
+        return nas__search_failed(self, NAS_E_NOMEM, "remembering proposed architectures");
     return NAS_OK;
 }
 
@@ -324,10 +308,7 @@ static nas_status_t probe(nas_searcher_t *self, local_state_t *l, nas_arch_t *ou
         if (known_find(l, nas_arch_hash(out)) == UINT32_MAX)
             return remember(self, l, out, NO_ROUND);
     }
-    char msg[160];
-    snprintf(msg, sizeof msg, "local: %d samples in a row were architectures asked before", RETRIES);
-    nas_searcher_set_errmsg(self, msg);
-    return NAS_E_EXHAUSTED;
+    return nas__search_fail(self, NAS_E_EXHAUSTED, "%d samples in a row were architectures asked before", RETRIES);
 }
 
 /*
@@ -420,15 +401,11 @@ static nas_status_t local_ask(nas_searcher_t *self, void *state, nas_candidate_t
             }
             break;
         default:
-            nas_searcher_set_errmsg(self, "local: reached a local optimum (restart=false)");
-            return NAS_E_EXHAUSTED;
+            return nas__search_fail(self, NAS_E_EXHAUSTED, "reached a local optimum (restart=false)");
         }
     }
-    if (st != NAS_OK && st != NAS_E_EXHAUSTED && st != NAS_E_NOMEM) {
-        char msg[NAS_ERRMSG_CAP];
-        snprintf(msg, sizeof msg, "local: %s", nas_space_errmsg(nas_searcher_space(self)));
-        nas_searcher_set_errmsg(self, msg);
-    }
+    if (st != NAS_OK && st != NAS_E_EXHAUSTED && st != NAS_E_NOMEM)
+        return nas__search_space_failed(self, st);
     return st;
 }
 
@@ -441,10 +418,8 @@ static nas_status_t local_tell(nas_searcher_t *self, void *state, const nas_cand
     if (st != NAS_OK)
         return st;
     uint32_t k = known_find(l, nas_arch_hash(cand->arch));
-    if (k == UINT32_MAX) {
-        nas_searcher_set_errmsg(self, "local: told the result of an architecture it never asked");
-        return NAS_E_STATE;
-    }
+    if (k == UINT32_MAX)
+        return nas__search_fail(self, NAS_E_STATE, "told the result of an architecture it never asked");
     l->known[k].score = score;
     if (l->known[k].round != l->round)
         return NAS_OK;   /* a probe, or a neighbour of a round already left */
@@ -492,18 +467,6 @@ static nas_status_t local_save(nas_searcher_t *self, void *state, nas_state_writ
     return st;   /* a failed write makes every later one fail: the last status tells */
 }
 
-/* nas_state_read_arch(), except that running out of memory parsing stays NAS_E_NOMEM (it gives
- * NAS_E_CORRUPT there, which would call a good state damaged). */
-static nas_status_t read_arch(nas_state_reader_t *r, nas_arch_t *arch)
-{
-    const char *s;
-    nas_status_t st = nas_state_read_str(r, &s);
-    if (st != NAS_OK)
-        return st;
-    st = nas_arch_from_string(arch, s);
-    return st == NAS_OK || st == NAS_E_NOMEM ? st : NAS_E_CORRUPT;
-}
-
 static nas_status_t load_edits(local_state_t *l, nas_state_reader_t *r)
 {
     uint64_t n, dim, choice;
@@ -533,9 +496,9 @@ static nas_status_t local_load(nas_searcher_t *self, void *state, nas_state_read
     uint64_t phase, has_best, next, n, h;
     nas_status_t st;
     if ((st = nas_state_read_count(r, PHASE_DONE, &phase)) != NAS_OK ||
-        (st = nas_state_read_u64(r, &l->round)) != NAS_OK || (st = read_arch(r, l->cur)) != NAS_OK ||
+        (st = nas_state_read_u64(r, &l->round)) != NAS_OK || (st = nas_state_read_arch(r, l->cur)) != NAS_OK ||
         (st = nas_state_read_f64(r, &l->cur_score)) != NAS_OK ||
-        (st = nas_state_read_count(r, 1, &has_best)) != NAS_OK || (st = read_arch(r, l->best)) != NAS_OK ||
+        (st = nas_state_read_count(r, 1, &has_best)) != NAS_OK || (st = nas_state_read_arch(r, l->best)) != NAS_OK ||
         (st = nas_state_read_f64(r, &l->best_score)) != NAS_OK || (st = load_edits(l, r)) != NAS_OK ||
         (st = nas_state_read_count(r, l->nb_count, &next)) != NAS_OK ||
         (st = nas_state_read_count(r, nas_state_remaining(r) / 16, &n)) != NAS_OK)
@@ -552,10 +515,8 @@ static nas_status_t local_load(nas_searcher_t *self, void *state, nas_state_read
             return st;
         if (isnan(score) || known_find(l, h) != UINT32_MAX)
             return NAS_E_CORRUPT;
-        if (known_add(l, h, score, NO_ROUND) == UINT32_MAX) {
-            nas_searcher_set_errmsg(self, "local: out of memory loading the state");
-            return NAS_E_NOMEM;
-        }
+        if (known_add(l, h, score, NO_ROUND) == UINT32_MAX)
+            return nas__search_failed(self, NAS_E_NOMEM, "loading the state");
     }
     return NAS_OK;
 }

@@ -26,7 +26,6 @@
 #include "search/search_internal.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #define DEFAULT_POPULATION 50
@@ -80,37 +79,16 @@ static void nsga_destroy(void *state)
     nas__free(g->ctx, g);
 }
 
-static nas_status_t bad_param(nas_searcher_t *self, const char *key, const char *range)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "parameter '%s' must be %s", key, range);
-    nas_searcher_set_errmsg(self, msg);
-    return NAS_E_INVAL;
-}
-
 static nas_status_t read_params(nas_searcher_t *self, nsga_state_t *g, const nas_params_t *params)
 {
     int64_t pop, edits;
     nas_status_t st;
-    if ((st = nas_params_get_int(params, "population", DEFAULT_POPULATION, &pop)) != NAS_OK ||
-        (st = nas_params_get_int(params, "mutations", 1, &edits)) != NAS_OK ||
-        (st = nas_params_get_double(params, "crossover_prob", 0.9, &g->crossover_prob)) != NAS_OK) {
-        nas_searcher_set_errmsg(self, nas_params_errmsg(params));
+    if ((st = nas__search_param_int(self, params, "population", DEFAULT_POPULATION, 2, MAX_POPULATION, &pop)) !=
+            NAS_OK ||
+        (st = nas__search_param_int(self, params, "mutations", 1, 0, NAS_SPACE_MAX_DIMS, &edits)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "crossover_prob", 0.9, 0.0, 1.0, 0, &g->crossover_prob)) !=
+            NAS_OK)
         return st;
-    }
-    char range[96];
-    if (pop < 2 || pop > MAX_POPULATION) {
-        snprintf(range, sizeof range, "an integer in [2, %d] (got %lld)", MAX_POPULATION, (long long)pop);
-        return bad_param(self, "population", range);
-    }
-    if (edits < 0 || edits > NAS_SPACE_MAX_DIMS) {
-        snprintf(range, sizeof range, "an integer in [0, %d] (got %lld)", NAS_SPACE_MAX_DIMS, (long long)edits);
-        return bad_param(self, "mutations", range);
-    }
-    if (!(g->crossover_prob >= 0.0 && g->crossover_prob <= 1.0)) {
-        snprintf(range, sizeof range, "a probability in [0, 1] (got %g)", g->crossover_prob);
-        return bad_param(self, "crossover_prob", range);
-    }
     g->pop_size = (uint32_t)pop;
     g->edits = (uint32_t)edits;
     return NAS_OK;
@@ -264,25 +242,10 @@ static void select_survivors(nsga_state_t *g)
 /* ---------------------------------------------------------------------- */
 /* Ask and tell                                                            */
 
-static nas_status_t space_failed(nas_searcher_t *self, nas_status_t st)
-{
-    char msg[NAS_ERRMSG_CAP];
-    snprintf(msg, sizeof msg, "nsga2: %s", nas_space_errmsg(nas_searcher_space(self)));
-    nas_searcher_set_errmsg(self, msg);
-    return st;
-}
-
 /* A uniform sample, unproposed if one comes up in RETRIES draws (else the last draw). */
 static nas_status_t fresh(nas_searcher_t *self, nsga_state_t *g, nas_arch_t *out)
 {
-    for (int i = 0; i < RETRIES; i++) {
-        nas_status_t st = nas_space_sample(nas_searcher_space(self), out, nas_searcher_rng(self));
-        if (st != NAS_OK)
-            return space_failed(self, st);
-        if (!nas__u64set_has(&g->proposed, nas_arch_hash(out)))
-            break;
-    }
-    return NAS_OK;
+    return nas__search_sample_fresh(self, &g->proposed, RETRIES, out, NULL);
 }
 
 /* Binary tournament: lower rank wins, then larger crowding distance, then the first drawn. */
@@ -312,7 +275,7 @@ static nas_status_t breed(nas_searcher_t *self, nsga_state_t *g, nas_arch_t *out
         if (st == NAS_OK)
             st = nas_space_mutate(space, out, g->mate, rng, g->edits);
         if (st != NAS_OK)
-            return space_failed(self, st);
+            return nas__search_space_failed(self, st);
         if (!nas__u64set_has(&g->proposed, nas_arch_hash(out)))
             return NAS_OK;
     }
@@ -323,12 +286,7 @@ static nas_status_t nsga_ask(nas_searcher_t *self, void *state, nas_candidate_t 
 {
     nsga_state_t *g = state;
     nas_status_t st = g->npop ? breed(self, g, cand->arch) : fresh(self, g, cand->arch);
-    if (st != NAS_OK)
-        return st;
-    bool added;
-    if ((st = nas__u64set_insert(&g->proposed, nas_arch_hash(cand->arch), &added)) != NAS_OK)
-        nas_searcher_set_errmsg(self, "nsga2: out of memory remembering proposed architectures");
-    return st;
+    return st == NAS_OK ? nas__search_remember(self, &g->proposed, cand->arch) : st;
 }
 
 static nas_status_t nsga_tell(nas_searcher_t *self, void *state, const nas_candidate_t *cand, const nas_result_t *res)
@@ -378,23 +336,7 @@ static nas_status_t nsga_save(nas_searcher_t *self, void *state, nas_state_write
     nas_state_write_u64(w, g->narr);
     for (uint32_t i = 0; i < g->narr; i++)
         save_member(g, w, &g->m[g->npop + i], false);
-    nas_status_t st = nas_state_write_u64(w, g->proposed.count);
-    for (size_t i = 0; i < g->proposed.cap; i++)
-        if (g->proposed.used[i])
-            st = nas_state_write_u64(w, g->proposed.keys[i]);
-    return st;   /* a failed write makes every later one fail: the last status tells */
-}
-
-/* nas_state_read_arch(), except that running out of memory parsing stays NAS_E_NOMEM (it gives
- * NAS_E_CORRUPT there, which would call a good state damaged). */
-static nas_status_t read_arch(nas_state_reader_t *r, nas_arch_t *arch)
-{
-    const char *s;
-    nas_status_t st = nas_state_read_str(r, &s);
-    if (st != NAS_OK)
-        return st;
-    st = nas_arch_from_string(arch, s);
-    return st == NAS_OK || st == NAS_E_NOMEM ? st : NAS_E_CORRUPT;
+    return nas__search_save_hashes(&g->proposed, false, w);
 }
 
 static nas_status_t load_member(nsga_state_t *g, nas_state_reader_t *r, member_t *m, bool ranked)
@@ -402,7 +344,7 @@ static nas_status_t load_member(nsga_state_t *g, nas_state_reader_t *r, member_t
     uint64_t rank = UINT32_MAX;
     nas_status_t st;
     m->crowd = 0.0;
-    if ((st = read_arch(r, m->arch)) != NAS_OK || (st = nas_state_read_f64s(r, m->f, g->num_obj)) != NAS_OK ||
+    if ((st = nas_state_read_arch(r, m->arch)) != NAS_OK || (st = nas_state_read_f64s(r, m->f, g->num_obj)) != NAS_OK ||
         (st = nas_state_read_f64(r, &m->viol)) != NAS_OK ||
         (ranked && ((st = nas_state_read_count(r, 2 * (uint64_t)g->pop_size, &rank)) != NAS_OK ||
                     (st = nas_state_read_f64(r, &m->crowd)) != NAS_OK)))
@@ -419,7 +361,7 @@ static nas_status_t load_member(nsga_state_t *g, nas_state_reader_t *r, member_t
 static nas_status_t nsga_load(nas_searcher_t *self, void *state, nas_state_reader_t *r)
 {
     nsga_state_t *g = state;
-    uint64_t npop, narr, n, key;
+    uint64_t npop, narr;
     nas_status_t st;
     /* A selection leaves exactly pop_size members and runs as soon as pop_size results are in. */
     if ((st = nas_state_read_count(r, g->pop_size, &npop)) != NAS_OK)
@@ -436,20 +378,8 @@ static nas_status_t nsga_load(nas_searcher_t *self, void *state, nas_state_reade
         if ((st = load_member(g, r, &g->m[npop + i], false)) != NAS_OK)
             return st;
     g->narr = (uint32_t)narr;
-    if ((st = nas_state_read_count(r, nas_state_remaining(r) / 8, &n)) != NAS_OK)
-        return st;
-    for (uint64_t i = 0; i < n; i++) {
-        bool added;
-        if ((st = nas_state_read_u64(r, &key)) != NAS_OK)
-            return st;
-        if ((st = nas__u64set_insert(&g->proposed, key, &added)) != NAS_OK) {
-            nas_searcher_set_errmsg(self, "nsga2: out of memory loading the state");
-            return st;
-        }
-        if (!added)
-            return NAS_E_CORRUPT;
-    }
-    return NAS_OK;
+    st = nas__search_load_hashes(&g->proposed, false, r);
+    return st == NAS_E_NOMEM ? nas__search_failed(self, st, "loading the state") : st;
 }
 
 static const nas_searcher_vtable_t nsga2_vtable = {

@@ -36,7 +36,6 @@
 #include "search/controller.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #define SMALL_INT 64
@@ -98,14 +97,6 @@ static void rl_destroy(void *state)
     nas__free(ctx, r);
 }
 
-static nas_status_t bad_param(nas_searcher_t *self, const char *name, const char *range, double got)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "reinforce: parameter '%s' must be %s (got %g)", name, range, got);
-    nas_searcher_set_errmsg(self, msg);
-    return NAS_E_INVAL;
-}
-
 static nas_status_t read_params(nas_searcher_t *self, rl_state_t *r, const nas_params_t *params)
 {
     const char *ctrl = "independent", *fr;
@@ -117,42 +108,26 @@ static nas_status_t read_params(nas_searcher_t *self, rl_state_t *r, const nas_p
     } else if (strcmp(ctrl, "lstm") == 0) {
         r->kind = NAS__CTRL_LSTM;
     } else {
-        char msg[256];
-        snprintf(msg, sizeof msg, "reinforce: parameter 'controller' must be 'independent' or 'lstm' (got '%.100s')",
-                 ctrl);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_INVAL;
+        return nas__search_fail(self, NAS_E_INVAL,
+                                "parameter 'controller' must be 'independent' or 'lstm' (got '%.100s')", ctrl);
     }
     st = nas_params_get_string(params, "failure_reward", &fr);
     if (st != NAS_OK && st != NAS_E_NOT_FOUND)
         goto out_params;
     r->has_failure_reward = st == NAS_OK;
-    double lr_def = r->kind == NAS__CTRL_LSTM ? 0.002 : 0.05;
-    if ((st = nas_params_get_int(params, "hidden", 32, &r->hidden)) != NAS_OK ||
-        (st = nas_params_get_int(params, "bins", 8, &r->bins)) != NAS_OK ||
-        (st = nas_params_get_int(params, "batch", 1, &r->batch)) != NAS_OK ||
-        (st = nas_params_get_int(params, "max_retries", 100, &r->max_retries)) != NAS_OK ||
-        (st = nas_params_get_double(params, "lr", lr_def, &r->lr)) != NAS_OK ||
-        (st = nas_params_get_double(params, "baseline_decay", 0.95, &r->decay)) != NAS_OK ||
-        (st = nas_params_get_double(params, "entropy", 0.0, &r->entropy)) != NAS_OK ||
-        (st = nas_params_get_double(params, "failure_reward", 0.0, &r->failure_reward)) != NAS_OK ||
-        (st = nas_params_get_bool(params, "normalize", false, &r->normalize)) != NAS_OK ||
-        (st = nas_params_get_bool(params, "unique", true, &r->unique)) != NAS_OK)
+    if ((st = nas_params_get_double(params, "failure_reward", 0.0, &r->failure_reward)) != NAS_OK)
         goto out_params;
-    if (r->hidden < 1 || r->hidden > NAS__CTRL_MAX_HIDDEN)
-        return bad_param(self, "hidden", "in [1, 512]", (double)r->hidden);
-    if (r->bins < 2 || r->bins > 256)
-        return bad_param(self, "bins", "in [2, 256]", (double)r->bins);
-    if (r->batch < 1 || r->batch > MAX_BATCH)
-        return bad_param(self, "batch", "in [1, 1000000]", (double)r->batch);
-    if (r->max_retries < 1 || r->max_retries > MAX_RETRIES)
-        return bad_param(self, "max_retries", "in [1, 10000000]", (double)r->max_retries);
-    if (!(r->lr > 0.0 && r->lr <= 10.0))
-        return bad_param(self, "lr", "in (0, 10]", r->lr);
-    if (!(r->decay >= 0.0 && r->decay < 1.0))
-        return bad_param(self, "baseline_decay", "in [0, 1)", r->decay);
-    if (!(r->entropy >= 0.0 && r->entropy <= 100.0))
-        return bad_param(self, "entropy", "in [0, 100]", r->entropy);
+    double lr_def = r->kind == NAS__CTRL_LSTM ? 0.002 : 0.05;
+    if ((st = nas__search_param_int(self, params, "hidden", 32, 1, NAS__CTRL_MAX_HIDDEN, &r->hidden)) != NAS_OK ||
+        (st = nas__search_param_int(self, params, "bins", 8, 2, 256, &r->bins)) != NAS_OK ||
+        (st = nas__search_param_int(self, params, "batch", 1, 1, MAX_BATCH, &r->batch)) != NAS_OK ||
+        (st = nas__search_param_int(self, params, "max_retries", 100, 1, MAX_RETRIES, &r->max_retries)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "lr", lr_def, 0.0, 10.0, 1, &r->lr)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "baseline_decay", 0.95, 0.0, 1.0, 2, &r->decay)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "entropy", 0.0, 0.0, 100.0, 0, &r->entropy)) != NAS_OK ||
+        (st = nas__search_param_bool(self, params, "normalize", false, &r->normalize)) != NAS_OK ||
+        (st = nas__search_param_bool(self, params, "unique", true, &r->unique)) != NAS_OK)
+        return st;
     return NAS_OK;
 out_params:
     nas_searcher_set_errmsg(self, nas_params_errmsg(params));
@@ -228,26 +203,14 @@ static nas_status_t rl_create(nas_searcher_t *self, const nas_params_t *params, 
                                                         : "reinforce: out of memory creating the controller");
         return st;
     }
-    uint64_t size, grid;
-    if (r->unique && nas_space_size_u64(space, NAS_SIZE_ALL, &size) == NAS_OK &&
-        nas_space_grid_size(space, &grid) == NAS_OK && size == grid && size > 0) {
-        r->finite = true;
-        r->size = size;
-    }
+    r->size = r->unique ? nas__search_finite_size(space) : 0;
+    r->finite = r->size > 0;
     nas__searcher_set_finite(self, r->finite);
     return NAS_OK;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Drawing                                                                 */
-
-static nas_status_t space_failed(nas_searcher_t *self, nas_status_t st)
-{
-    char msg[NAS_ERRMSG_CAP];
-    snprintf(msg, sizeof msg, "reinforce: %s", nas_space_errmsg(nas_searcher_space(self)));
-    nas_searcher_set_errmsg(self, msg);
-    return st;
-}
 
 /* Set decision d of arch to option or bin k (a value drawn within the bin). */
 static nas_status_t put(const rl_state_t *r, nas_arch_t *arch, uint32_t d, uint32_t k, nas_rng_t *rng)
@@ -277,7 +240,7 @@ static nas_status_t draw(nas_searcher_t *self, rl_state_t *r, nas_arch_t *arch, 
         choice[d] = nas__ctrl_sample(&r->ctrl, d, rng);
         st = put(r, arch, d, choice[d], rng);
     }
-    return st == NAS_OK ? NAS_OK : space_failed(self, st);
+    return st == NAS_OK ? NAS_OK : nas__search_space_failed(self, st);
 }
 
 /* The steps that would have given arch (bins read back from the values). */
@@ -301,23 +264,21 @@ static nas_status_t read_back(nas_searcher_t *self, const rl_state_t *r, const n
         double b = floor((t - x->tlo) / (x->thi - x->tlo) * (double)r->bins);
         choice[d] = b < 0.0 ? 0 : b >= (double)r->bins ? (uint32_t)r->bins - 1 : (uint32_t)b;
     }
-    return st == NAS_OK ? NAS_OK : space_failed(self, st);
+    return st == NAS_OK ? NAS_OK : nas__search_space_failed(self, st);
 }
 
-/* The first unproposed grid point from a random index on (wrapping around). */
-static nas_status_t scan(nas_searcher_t *self, rl_state_t *r, nas_arch_t *arch, bool *found)
+/* Slot i of the outstanding trials, with its choice buffer (both made on first use); NULL without memory. */
+static pending_t *pending_slot(rl_state_t *r, uint32_t i)
 {
-    nas_space_t *space = nas_searcher_space(self);
-    uint64_t start = nas_rng_below(nas_searcher_rng(self), r->size);
-    *found = false;
-    for (uint64_t k = 0; k < r->size && !*found; k++) {
-        uint64_t idx = k < r->size - start ? start + k : k - (r->size - start);
-        nas_status_t st = nas_space_enumerate(space, arch, idx);
-        if (st != NAS_OK)
-            return space_failed(self, st);
-        *found = !nas__u64set_has(&r->seen, nas_arch_hash(arch));
-    }
-    return NAS_OK;
+    uint32_t cap = r->cap_pend;
+    if (!nas__grow(r->ctx, (void **)&r->pend, &r->cap_pend, i + 1, sizeof *r->pend))
+        return NULL;
+    for (uint32_t k = cap; k < r->cap_pend; k++)
+        r->pend[k].choice = NULL;
+    pending_t *p = &r->pend[i];
+    if (!p->choice && !(p->choice = nas__calloc(r->ctx, r->num_dims ? r->num_dims : 1, sizeof *p->choice)))
+        return NULL;
+    return p;
 }
 
 /* An unproposed arch: policy draws, then uniform draws, then the scan; NAS_E_EXHAUSTED if none. */
@@ -331,54 +292,33 @@ static nas_status_t draw_unique(nas_searcher_t *self, rl_state_t *r, nas_arch_t 
         if (!nas__u64set_has(&r->seen, nas_arch_hash(arch)))
             return NAS_OK;
     }
-    nas_space_t *space = nas_searcher_space(self);
-    for (int64_t i = 0; i < r->max_retries && !found; i++) {
-        if ((st = nas_space_sample(space, arch, nas_searcher_rng(self))) != NAS_OK)
-            return space_failed(self, st);
-        found = !nas__u64set_has(&r->seen, nas_arch_hash(arch));
-    }
-    if (!found && r->finite && (st = scan(self, r, arch, &found)) != NAS_OK)
+    if ((st = nas__search_sample_fresh(self, &r->seen, r->max_retries, arch, &found)) != NAS_OK ||
+        (!found && r->finite && (st = nas__search_scan_fresh(self, &r->seen, r->size, arch, &found)) != NAS_OK))
         return st;
     if (found)
         return read_back(self, r, arch, choice);
-    char msg[160];
-    snprintf(msg, sizeof msg, "reinforce: %lld draws in a row gave architectures proposed before",
-             (long long)r->max_retries);
-    nas_searcher_set_errmsg(self, msg);
-    return NAS_E_EXHAUSTED;
+    return nas__search_fail(self, NAS_E_EXHAUSTED, "%lld draws in a row gave architectures proposed before",
+                            (long long)r->max_retries);
 }
 
 static nas_status_t rl_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand)
 {
     rl_state_t *r = state;
-    if (r->finite && r->proposed >= r->size) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "reinforce: all %llu architectures of the space have been proposed",
-                 (unsigned long long)r->size);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_EXHAUSTED;
-    }
-    uint32_t cap = r->cap_pend;
-    if (!nas__grow(r->ctx, (void **)&r->pend, &r->cap_pend, r->num_pend + 1, sizeof *r->pend))
-        goto out_nomem;
-    for (uint32_t i = cap; i < r->cap_pend; i++)
-        r->pend[i].choice = NULL;
-    pending_t *p = &r->pend[r->num_pend];
-    if (!p->choice && !(p->choice = nas__calloc(r->ctx, r->num_dims ? r->num_dims : 1, sizeof *p->choice)))
-        goto out_nomem;
-    bool added;
+    if (r->finite && r->proposed >= r->size)
+        return nas__search_fail(self, NAS_E_EXHAUSTED, "all %llu architectures of the space have been proposed",
+                                (unsigned long long)r->size);
+    pending_t *p = pending_slot(r, r->num_pend);
+    if (!p)
+        return nas__search_fail(self, NAS_E_NOMEM, "out of memory");
     nas_status_t st = r->unique ? draw_unique(self, r, cand->arch, p->choice) : draw(self, r, cand->arch, p->choice);
+    if (st == NAS_OK && r->unique)
+        st = nas__search_remember(self, &r->seen, cand->arch);
     if (st != NAS_OK)
         return st;
-    if (r->unique && nas__u64set_insert(&r->seen, nas_arch_hash(cand->arch), &added) != NAS_OK)
-        goto out_nomem;
     p->id = cand->trial_id;
     r->num_pend++;
     r->proposed++;
     return NAS_OK;
-out_nomem:
-    nas_searcher_set_errmsg(self, "reinforce: out of memory");
-    return NAS_E_NOMEM;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -473,11 +413,7 @@ static nas_status_t rl_save(nas_searcher_t *self, void *state, nas_state_writer_
         for (uint32_t d = 0; d < r->num_dims; d++)
             nas_state_write_u64(w, r->pend[i].choice[d]);
     }
-    nas_state_write_u64(w, r->seen.count);
-    for (size_t i = 0; i < r->seen.cap; i++)
-        if (r->seen.used[i])
-            nas_state_write_u64(w, r->seen.keys[i]);
-    return nas_state_write(w, NULL, 0);
+    return nas__search_save_hashes(&r->seen, false, w);
 }
 
 static bool all_finite(const double *v, size_t n, bool nonneg)
@@ -502,17 +438,12 @@ static nas_status_t load_pending(rl_state_t *r, nas_state_reader_t *rd)
     nas_status_t st = nas_state_read_count(rd, nas_state_remaining(rd) / 8 / ((uint64_t)r->num_dims + 1), &n);
     if (st != NAS_OK)
         return st;
-    uint32_t cap = r->cap_pend;
     if (n > UINT32_MAX - 1)
         return NAS_E_CORRUPT;
-    if (!nas__grow(r->ctx, (void **)&r->pend, &r->cap_pend, (uint32_t)n, sizeof *r->pend))
-        return NAS_E_NOMEM;
-    for (uint32_t i = cap; i < r->cap_pend; i++)
-        r->pend[i].choice = NULL;
     r->num_pend = 0;
     for (uint32_t i = 0; i < (uint32_t)n; i++) {
-        pending_t *p = &r->pend[i];
-        if (!p->choice && !(p->choice = nas__calloc(r->ctx, r->num_dims ? r->num_dims : 1, sizeof *p->choice)))
+        pending_t *p = pending_slot(r, i);
+        if (!p)
             return NAS_E_NOMEM;
         r->num_pend = i + 1;
         if ((st = nas_state_read_u64(rd, &p->id)) != NAS_OK)
@@ -532,7 +463,7 @@ static nas_status_t rl_load(nas_searcher_t *self, void *state, nas_state_reader_
 {
     rl_state_t *r = state;
     nas__ctrl_t *c = &r->ctrl;
-    uint64_t flags, count, key;
+    uint64_t flags;
     nas_status_t st;
     if ((st = read_exact(rd, STATE_TAG)) != NAS_OK || (st = read_exact(rd, (uint64_t)r->kind)) != NAS_OK ||
         (st = read_exact(rd, r->num_dims)) != NAS_OK || (st = read_exact(rd, c->num_params)) != NAS_OK ||
@@ -559,24 +490,9 @@ static nas_status_t rl_load(nas_searcher_t *self, void *state, nas_state_reader_
     r->worst = stats[1];
     r->rmean = stats[2];
     r->rm2 = stats[3];
-    if ((st = load_pending(r, rd)) != NAS_OK)
-        goto out_fail;
-    if ((st = nas_state_read_count(rd, nas_state_remaining(rd) / 8, &count)) != NAS_OK)
-        return st;
-    for (uint64_t i = 0; i < count; i++) {
-        bool added;
-        if ((st = nas_state_read_u64(rd, &key)) != NAS_OK)
-            return st;
-        if ((st = nas__u64set_insert(&r->seen, key, &added)) != NAS_OK)
-            goto out_fail;
-        if (!added)
-            return NAS_E_CORRUPT;
-    }
-    return NAS_OK;
-out_fail:
-    if (st == NAS_E_NOMEM)
-        nas_searcher_set_errmsg(self, "reinforce: out of memory loading the state");
-    return st;
+    if ((st = load_pending(r, rd)) == NAS_OK)
+        st = nas__search_load_hashes(&r->seen, false, rd);
+    return st == NAS_E_NOMEM ? nas__search_failed(self, st, "loading the state") : st;
 }
 
 static const nas_searcher_vtable_t reinforce_vtable = {

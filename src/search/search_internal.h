@@ -43,6 +43,64 @@ uint64_t nas__searcher_take_id(nas_searcher_t *s);
 void nas__searcher_objectives_string(const nas_searcher_t *s, nas__sb_t *sb);
 
 /* ---------------------------------------------------------------------- */
+/* Helpers of the built-in strategies (src/search/common.c)                */
+
+/* A tell for strategies that learn nothing from results (the vtable requires one). */
+nas_status_t nas__search_tell_nothing(nas_searcher_t *self, void *state, const nas_candidate_t *cand,
+                                      const nas_result_t *res);
+
+/* Set the searcher's message to "NAME: " and the formatted text (NAME: its strategy) and return st. */
+nas_status_t nas__search_fail(nas_searcher_t *self, nas_status_t st, const char *fmt, ...) NAS_PRINTF(3, 4);
+/* "NAME: " and the space's last message, for a failed call on the searcher's space; returns st. */
+nas_status_t nas__search_space_failed(nas_searcher_t *self, nas_status_t st);
+/* "NAME: out of memory WHAT" for NAS_E_NOMEM, else "NAME: WHAT: " and the space's last message; returns st. */
+nas_status_t nas__search_failed(nas_searcher_t *self, nas_status_t st, const char *what);
+
+/*
+ * Parameters: read key (default def) and check lo <= v <= hi, the bounds excluded where `open` has
+ * 1 (low) or 2 (high). A value that does not parse gives the parameters' message; one out of range
+ * NAS_E_INVAL with "parameter 'KEY' must be in RANGE (got V)".
+ */
+nas_status_t nas__search_param_int(nas_searcher_t *self, const nas_params_t *params, const char *key, int64_t def,
+                                   int64_t lo, int64_t hi, int64_t *out);
+nas_status_t nas__search_param_double(nas_searcher_t *self, const nas_params_t *params, const char *key, double def,
+                                      double lo, double hi, int open, double *out);
+nas_status_t nas__search_param_bool(nas_searcher_t *self, const nas_params_t *params, const char *key, bool def,
+                                    bool *out);
+
+/*
+ * The number of points of a space that sampling and the grid both cover exactly, or 0 when it has
+ * none or sampling can give more (a FLOAT decision draws anywhere in its range: size "inf").
+ */
+uint64_t nas__search_finite_size(const nas_space_t *space);
+
+/*
+ * Up to `tries` uniform draws (nas_space_sample with the searcher's stream; at least one) until one
+ * is not in `seen`; otherwise the last draw stays in arch. *fresh (may be NULL) tells which.
+ * A failed draw sets nas__search_space_failed().
+ */
+nas_status_t nas__search_sample_fresh(nas_searcher_t *self, const nas__u64set_t *seen, int64_t tries, nas_arch_t *arch,
+                                      bool *fresh);
+/*
+ * The first grid point not in `seen` from a random index on, wrapping around (one draw of the
+ * searcher's stream; size: the grid size, > 0). *found is false when all are in `seen`. A failed
+ * enumeration sets nas__search_space_failed().
+ */
+nas_status_t nas__search_scan_fresh(nas_searcher_t *self, const nas__u64set_t *seen, uint64_t size, nas_arch_t *arch,
+                                    bool *found);
+/* Add arch's hash to the proposed set; NAS_E_NOMEM with "NAME: out of memory remembering ...". */
+nas_status_t nas__search_remember(nas_searcher_t *self, nas__u64set_t *seen, const nas_arch_t *arch);
+
+/*
+ * State of a set of arch hashes: the count, then the keys, in increasing order when `sorted` (equal
+ * sets, equal bytes) else in table order (reloading rebuilds the table). Saving returns its last
+ * write's status (NAS_E_NOMEM if any write failed). Loading into an empty set gives NAS_E_CORRUPT
+ * for a repeated key, or one out of order when `sorted`; NAS_E_NOMEM.
+ */
+nas_status_t nas__search_save_hashes(const nas__u64set_t *set, bool sorted, nas_state_writer_t *w);
+nas_status_t nas__search_load_hashes(nas__u64set_t *set, bool sorted, nas_state_reader_t *r);
+
+/* ---------------------------------------------------------------------- */
 /* Evaluators (src/eval/evaluator.c)                                       */
 
 /* The context of the evaluator's space. */

@@ -20,7 +20,6 @@
 #include "search/density.h"
 
 #include <math.h>
-#include <stdio.h>
 
 #define DEFAULT_STARTUP 20
 #define DEFAULT_GAMMA 0.15
@@ -83,81 +82,40 @@ static nas_status_t tpe_create(nas_searcher_t *self, const nas_params_t *params,
         return st;
     if (!(t->x = nas__calloc(ctx, t->model.num_dims ? t->model.num_dims : 1, sizeof *t->x)))
         return NAS_E_NOMEM;
-    uint64_t size, grid;
-    if (nas_space_size_u64(space, NAS_SIZE_ALL, &size) == NAS_OK && nas_space_grid_size(space, &grid) == NAS_OK &&
-        size == grid && size > 0) {
-        t->finite = true;
-        t->size = size;
-    }
+    t->size = nas__search_finite_size(space);
+    t->finite = t->size > 0;
     nas__searcher_set_finite(self, t->finite);
-    return NAS_OK;
-}
-
-static nas_status_t failed(nas_searcher_t *self, nas_status_t st, const char *what)
-{
-    char msg[NAS_ERRMSG_CAP];
-    if (st == NAS_E_NOMEM)
-        snprintf(msg, sizeof msg, "tpe: out of memory %s", what);
-    else
-        snprintf(msg, sizeof msg, "tpe: %s: %s", what, nas_space_errmsg(nas_searcher_space(self)));
-    nas_searcher_set_errmsg(self, msg);
-    return st;
-}
-
-/* The first unproposed grid point from a random index on (wrapping around). */
-static nas_status_t scan(nas_searcher_t *self, tpe_t *t, nas_arch_t *arch, bool *found)
-{
-    nas_space_t *space = nas_searcher_space(self);
-    uint64_t start = nas_rng_below(nas_searcher_rng(self), t->size);
-    for (uint64_t k = 0; k < t->size; k++) {
-        uint64_t idx = k < t->size - start ? start + k : k - (t->size - start);
-        nas_status_t st = nas_space_enumerate(space, arch, idx);
-        if (st != NAS_OK)
-            return failed(self, st, "enumerating the space");
-        if (!nas__u64set_has(&t->seen, nas_arch_hash(arch))) {
-            *found = true;
-            return NAS_OK;
-        }
-    }
     return NAS_OK;
 }
 
 static nas_status_t tpe_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand)
 {
     tpe_t *t = state;
-    char msg[160];
-    if (t->finite && t->seen.count >= t->size) {
-        snprintf(msg, sizeof msg, "tpe: all %llu points of the space have been proposed", (unsigned long long)t->size);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_EXHAUSTED;
-    }
+    if (t->finite && t->seen.count >= t->size)
+        return nas__search_fail(self, NAS_E_EXHAUSTED, "all %llu points of the space have been proposed",
+                                (unsigned long long)t->size);
     nas_rng_t *rng = nas_searcher_rng(self);
     nas_status_t st = NAS_OK;
     bool found = false;
     if (t->obs.count >= (uint64_t)t->n_startup) {
         if (t->fitted != t->obs.count) {
             if ((st = nas__density_fit(&t->model, &t->obs, t->gamma)) != NAS_OK)
-                return failed(self, st, "fitting the model");
+                return nas__search_failed(self, st, "fitting the model");
             t->fitted = t->obs.count;
         }
         for (int b = 0; b < BATCHES && !found && st == NAS_OK; b++)
             st = nas__density_propose(&t->model, rng, (uint32_t)t->n_candidates, &t->seen, cand->arch, &found);
     }
     if (!found && st == NAS_OK)
-        st = nas__density_random(&t->model, rng, t->max_retries, &t->seen, cand->arch, &found);
+        st = nas__search_sample_fresh(self, &t->seen, t->max_retries, cand->arch, &found);
     if (st != NAS_OK)
-        return failed(self, st, "drawing a candidate");
-    if (!found && t->finite && (st = scan(self, t, cand->arch, &found)) != NAS_OK)
-        return st;
-    if (!found) {
-        snprintf(msg, sizeof msg, "tpe: %lld draws in a row gave points proposed before", (long long)t->max_retries);
-        nas_searcher_set_errmsg(self, msg);
-        return NAS_E_EXHAUSTED;
-    }
-    bool added;
-    if ((st = nas__u64set_insert(&t->seen, nas_arch_hash(cand->arch), &added)) != NAS_OK)
-        return failed(self, st, "remembering proposed architectures");
-    return NAS_OK;
+        return nas__search_failed(self, st, "drawing a candidate");
+    if (!found && t->finite && (st = nas__search_scan_fresh(self, &t->seen, t->size, cand->arch, &found)) != NAS_OK)
+        return nas__search_failed(self, st, "enumerating the space");
+    if (!found)
+        return nas__search_fail(self, NAS_E_EXHAUSTED, "%lld draws in a row gave points proposed before",
+                                (long long)t->max_retries);
+    return nas__search_remember(self, &t->seen, cand->arch);
 }
 
 static nas_status_t tpe_tell(nas_searcher_t *self, void *state, const nas_candidate_t *cand, const nas_result_t *res)
@@ -169,7 +127,7 @@ static nas_status_t tpe_tell(nas_searcher_t *self, void *state, const nas_candid
         st = nas__density_point_from_arch(&t->model, cand->arch, t->x);
     if (st == NAS_OK)
         st = nas__obs_add(&t->obs, t->x, score);
-    return st == NAS_OK ? NAS_OK : failed(self, st, "recording a result");
+    return st == NAS_OK ? NAS_OK : nas__search_failed(self, st, "recording a result");
 }
 
 /* State: the proposed hashes and the observations (the model is refitted from them). */
@@ -177,22 +135,20 @@ static nas_status_t tpe_save(nas_searcher_t *self, void *state, nas_state_writer
 {
     (void)self;
     tpe_t *t = state;
-    nas_status_t st = nas__seen_save(&t->seen, w);
+    nas_status_t st = nas__search_save_hashes(&t->seen, true, w);
     return st == NAS_OK ? nas__obs_save(&t->obs, w) : st;
 }
 
 static nas_status_t tpe_load(nas_searcher_t *self, void *state, nas_state_reader_t *r)
 {
     tpe_t *t = state;
-    nas_status_t st = nas__seen_load(&t->seen, r);
+    nas_status_t st = nas__search_load_hashes(&t->seen, true, r);
     if (st == NAS_OK)
         st = nas__obs_load(&t->obs, &t->model, r);
     if (st == NAS_OK && t->finite && t->seen.count > t->size)
         st = NAS_E_CORRUPT;
     t->fitted = NOT_FITTED;
-    if (st == NAS_E_NOMEM)
-        nas_searcher_set_errmsg(self, "tpe: out of memory loading the state");
-    return st;
+    return st == NAS_E_NOMEM ? nas__search_failed(self, st, "loading the state") : st;
 }
 
 static const nas_searcher_vtable_t tpe_vtable = {
