@@ -34,6 +34,8 @@ static nas_status_t register_builtins(nas_context_t *ctx)
         (st = nas__register_nsga2(ctx)) != NAS_OK || (st = nas__register_reinforce(ctx)) != NAS_OK ||
         (st = nas__register_tpe(ctx)) != NAS_OK || (st = nas__register_hyperband(ctx)) != NAS_OK)
         return st;
+    if ((st = nas__register_darts(ctx)) != NAS_OK || (st = nas__register_gdas(ctx)) != NAS_OK)
+        return st;
     if ((st = nas__register_table(ctx)) != NAS_OK)
         return st;
     return nas__register_train(ctx);

@@ -160,6 +160,8 @@ nas_status_t nas__register_nsga2(nas_context_t *ctx);       /* NSGA-II */
 nas_status_t nas__register_reinforce(nas_context_t *ctx);   /* REINFORCE (+ LSTM controller) */
 nas_status_t nas__register_tpe(nas_context_t *ctx);         /* TPE */
 nas_status_t nas__register_hyperband(nas_context_t *ctx);   /* successive halving, Hyperband, BOHB */
+nas_status_t nas__register_darts(nas_context_t *ctx);       /* DARTS, GDAS (one-shot, run hook) */
+nas_status_t nas__register_gdas(nas_context_t *ctx);
 nas_status_t nas__register_table(nas_context_t *ctx);
 nas_status_t nas__register_train(nas_context_t *ctx);
 

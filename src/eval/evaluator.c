@@ -1,5 +1,6 @@
 /* The evaluator handle: registry lookup, parameter check, candidate checks around the vtable. */
 #include "search/search_internal.h"
+#include "eval/eval_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -136,4 +137,9 @@ void *nas_evaluator_user_data(const nas_evaluator_t *ev)
 nas_context_t *nas__evaluator_context(const nas_evaluator_t *ev)
 {
     return ev->ctx;
+}
+
+void *nas__evaluator_state(const nas_evaluator_t *ev)
+{
+    return ev ? ev->state : NULL;
 }

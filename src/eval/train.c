@@ -28,6 +28,7 @@
  */
 #include "model/model_internal.h"
 #include "search/search_internal.h"
+#include "eval/eval_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -529,4 +530,24 @@ static const nas_evaluator_vtable_t train_vtable = {
 nas_status_t nas__register_train(nas_context_t *ctx)
 {
     return nas_context_register_evaluator(ctx, &train_vtable);
+}
+
+/* ---------------------------------------------------------------------- */
+/* For one-shot strategies (eval/eval_internal.h)                          */
+
+nas_status_t nas__train_setup(const nas_evaluator_t *ev, nas__train_setup_t *out, char *errbuf)
+{
+    if (!ev || !out)
+        return nas__fail(errbuf, NAS_E_INVAL, "nas__train_setup: NULL argument");
+    /* Names are unique per context and built-ins register before any host plugin: the name is our vtable. */
+    const trainev_t *t = nas__evaluator_state(ev);
+    if (strcmp(nas_evaluator_name(ev), "train") != 0 || !t)
+        return nas__fail(errbuf, NAS_E_UNSUPPORTED, "one-shot search trains a supernet on the data of the 'train' "
+                         "evaluator; this run's evaluator is '%s'", nas_evaluator_name(ev));
+    out->train = t->train;
+    out->val = t->val;
+    out->topts = t->topts;
+    out->mopts = t->mopts;
+    out->epochs = t->epochs;
+    return NAS_OK;
 }

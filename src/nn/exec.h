@@ -10,7 +10,9 @@
  * Mixed nodes: architecture weights (alphas, K per mixed node) live in their own contiguous buffer
  * with their gradients (weighted mode) and their own optimizer state (nas__plan_arch_step, Adam
  * for DARTS). Single-path mode runs only the selected path (nas__plan_set_path), forward and
- * backward; the gradients of the other paths' parameters are zero after that backward.
+ * backward; the gradients of the other paths' parameters are zero after that backward, and the alpha
+ * gradient of the selected path is <dL/dy, y_sel>, the gradient of a gate that multiplies the path's
+ * output by 1 (straight-through estimators: GDAS, ProxylessNAS); the other paths' alpha gradients are 0.
  *
  * Threads: a plan is used by one thread at a time (like every handle).
  */

@@ -185,6 +185,10 @@ static void mixed_backward(nas__plan_t *p, pnode_t *mn)
         }
         for (uint32_t k = 0; k < mn->n_paths; k++)
             da[k] += (float)(w[k] * (gk[k] - s)); /* summed over the nodes sharing these alphas */
+    } else if (!mn->path_zero[mn->sel]) {
+        /* The gradient of a gate (1 in the forward) on the selected path: <g, y_sel>, for straight-through
+         * estimators (GDAS, ProxylessNAS); the other paths' entries stay 0. */
+        da[mn->sel] += (float)nas__k_dot(g, nas__tensor_data(mn->pval[mn->sel]), n);
     }
     for (uint32_t k = 0; k < mn->n_paths; k++) {
         if ((single && k != mn->sel) || !mn->edge_d[k])

@@ -1,0 +1,119 @@
+/*
+ * The one-shot driver shared by the supernet strategies (darts.c, gdas.c): what their run hook calls.
+ *
+ *   data       the train and validation splits and the training options of the run's evaluator, which
+ *              must be the "train" evaluator (NAS_E_UNSUPPORTED otherwise): weights train on the
+ *              training split, architecture weights on the validation split (DARTS's bilevel split)
+ *   supernet   nas__build_supernet_map over the searcher's space with the evaluator's proxy overrides
+ *              (channel_scale, cells_per_stage, stem_stride); the architecture weights of the mixed nodes
+ *              of one decision (one per cell of a type) are tied, as in DARTS (one alpha per edge and op)
+ *   loop       per epoch, per training batch: [sample] architecture step on the next validation batch
+ *              (forward, backward, gradient from the hook or the plan, Adam on the alphas), [sample]
+ *              weight step on the training batch (SGD, cosine schedule, gradient clipping); the
+ *              validation loader cycles. nas_run_should_stop() is polled every step: a cancel returns
+ *              NAS_E_ABORTED at once; a spent budget ends the supernet phase early and the derived
+ *              architecture is still retrained (the retrain is the search's answer).
+ *   derive     nas__supernet_derive on softmax(alpha) per mixed node, with the none op's weight set to 0
+ *              unless cfg.keep_none (DARTS's rule: the strongest non-zero op per edge; keep_none gives
+ *              NAS-Bench-201's arg max with none, which can derive a cell disconnected from its input);
+ *              then, for cell spaces with
+ *              max_skip set, while a cell keeps more than max_skip skip_connect edges, the skip edge with
+ *              the lowest skip weight loses its skip (weight 0) and the derive is redone (DARTS's
+ *              skip-connection collapse guard).
+ *   log        after every epoch: nas_run_report(run, "<name> epoch E/N train_loss .. train_acc .. val_loss
+ *              .. val_acc .. arch <derived>"); the per-path weights softmax(alpha) of every epoch (epoch 0:
+ *              the initial ones) are kept in memory and, when cfg.alphas_path is set, written there as
+ *              JSON (atomically) after every epoch: {"strategy", "mixed": [{"cell", "to", "from", "dim",
+ *              "paths"}], "epochs": [{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "tau",
+ *              "arch", "weights": [[per mixed node]]}]}.
+ *   retrain    nas_run_evaluate_arch(run, derived, cfg.retrain_epochs): the train evaluator retrains the
+ *              derived network from scratch; it is the run's one trial (journal, summary).
+ *   failures   a non-finite supernet loss fails the search (NAS_E_DIVERGED, no trial), as do data,
+ *              build and memory errors; the message is the searcher's (and the run's).
+ */
+#ifndef NAS_SEARCH_ONESHOT_H
+#define NAS_SEARCH_ONESHOT_H
+
+#include "core/internal.h"
+#include "data/loader.h"
+#include "dnnl/optim.h"
+#include "nn/build.h"
+#include "nn/exec.h"
+
+typedef struct nas__oneshot nas__oneshot_t;
+
+typedef struct nas__oneshot_cfg {
+    const char *name;          /* strategy name, for messages and reports */
+    nas__mixed_mode_t mode;    /* WEIGHTED (DARTS) or SINGLE (GDAS) */
+    uint32_t epochs;           /* supernet epochs, >= 1 */
+    uint32_t batch_size;       /* 0: the train evaluator's (capped by the split sizes) */
+    double w_lr, w_lr_min, w_momentum, w_wd, w_clip;       /* weights: SGD, cosine w_lr -> w_lr_min */
+    double arch_lr, arch_wd, arch_beta1, arch_beta2;       /* alphas: Adam */
+    double alpha_init_std;     /* alphas start as N(0, std^2) */
+    uint32_t max_skip;         /* cells: most skip_connect edges kept per cell; UINT32_MAX: no limit */
+    bool keep_none;            /* derive may pick none (NAS-Bench-201's rule); false: never (DARTS's) */
+    double retrain_epochs;     /* fidelity of the retrain trial; 0: the evaluator's epochs */
+    const char *alphas_path;   /* NULL: the weights are not written */
+    void *user;                /* passed to the hooks */
+    /* Optional hooks (NULL: none). */
+    void (*epoch_begin)(nas__oneshot_t *os, void *user, uint32_t epoch);
+    /* Before each forward (architecture and weight step): e.g. choose single paths. */
+    nas_status_t (*sample)(nas__oneshot_t *os, void *user);
+    /* After the validation forward and backward: the gradient of the plan's alphas (n_alpha floats) into
+     * grad. NULL: the plan's alpha gradients (first-order DARTS). */
+    nas_status_t (*arch_grad)(nas__oneshot_t *os, void *user, float *grad);
+} nas__oneshot_cfg_t;
+
+/* What the hooks may read and use. */
+struct nas__oneshot {
+    nas_context_t *ctx;
+    nas_searcher_t *self;
+    const nas__oneshot_cfg_t *cfg;
+    nas__supernet_map_t *map;
+    nas__plan_t *plan;
+    uint32_t n_alpha;          /* the plan's alphas (tied: fewer than map->total_paths) */
+    uint32_t *alpha_off;       /* per mixed node: its offset in the plan's alphas */
+    nas__optim_cfg_t wcfg;     /* the weight optimizer (its schedule runs on the plan's step counter) */
+    float *xt, *xv;            /* the current training and validation batches */
+    int32_t *yt, *yv;
+    uint32_t batch;
+    float tau;                 /* reported in the log (GDAS: its temperature); 0: none */
+    char errmsg[NAS_ERRMSG_CAP];
+};
+
+/* Run a one-shot search (see the top of this file) from a searcher's run hook. Messages go to the
+ * searcher (nas_searcher_set_errmsg). */
+nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__oneshot_cfg_t *cfg);
+
+/*
+ * Read the parameters every one-shot strategy shares into cfg (defaults: what cfg holds): epochs,
+ * batch_size, w_lr, w_lr_min, w_momentum, w_wd, grad_clip, arch_lr, arch_wd, alpha_init_std, max_skip
+ * (-1: no limit), keep_none, retrain_epochs, alphas_path. Message in the searcher. *alphas_path gets a copy of
+ * that parameter (NULL when absent; free it with nas__free) and cfg->alphas_path points at it.
+ */
+nas_status_t nas__oneshot_params(nas_searcher_t *self, const nas_params_t *params, nas__oneshot_cfg_t *cfg,
+                                 char **alphas_path);
+
+/*
+ * Derive with the none rule and the skip guard (see the top of this file): weights are map->total_paths
+ * floats and are modified (none weights unless keep_none, and skip weights that lose, are zeroed).
+ * max_skip UINT32_MAX and keep_none: the plain nas__supernet_derive.
+ */
+nas_status_t nas__oneshot_derive(const nas__supernet_map_t *map, float *weights, uint32_t max_skip, bool keep_none,
+                                 nas_arch_t *arch, char *errbuf);
+
+/* Second-order DARTS (darts.c): the unrolled architecture gradient of the current batches into grad
+ * (n_alpha floats); the plan's weights and BN statistics are left as they were. Buffers in *u (zeroed
+ * at first; free with nas__darts_unroll_free). Exposed for the tests. */
+typedef struct nas__darts_unroll {
+    nas_context_t *ctx;
+    float *state, *w, *g, *dv, *da;   /* one allocation at state */
+    int64_t n_state;
+    size_t n_w;
+    uint32_t n_alpha;
+} nas__darts_unroll_t;
+
+nas_status_t nas__darts_unrolled_grad(nas__oneshot_t *os, nas__darts_unroll_t *u, float *grad);
+void nas__darts_unroll_free(nas__darts_unroll_t *u);
+
+#endif /* NAS_SEARCH_ONESHOT_H */
