@@ -6,6 +6,9 @@
 #   benchmarks/run.sh infer      # table + last line infer_latency_ratio_vs_torch=X.XX
 #   benchmarks/run.sh accuracy   # per-epoch lines + last line reference_cnn_test_acc_3_epochs=XX.XX
 #   benchmarks/run.sh nb201      # NAS-Bench-201 study (benchmarks/nb201.sh): table + nb201_rea_mean_at_100=XX.XX
+#   benchmarks/run.sh latency    # latency lookup table vs 20 measured networks: per-arch lines + last line
+#                                # latency_lut_max_error_pct=X.X (SPACE: default spaces/proxylessnas.yaml;
+#                                # extra arguments go to bench_latency, e.g. --cache FILE)
 #
 # accuracy trains the reference network on Fashion-MNIST with the recipe of benchmarks/README.md
 # (bench_train accuracy's defaults) and needs no PyTorch.
@@ -15,7 +18,7 @@
 # SEED (1, accuracy), DATA (accuracy: /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist).
 set -eu
 mode=${1:-train}
-case "$mode" in train|infer|accuracy|nb201) ;; *) echo "usage: $0 train|infer|accuracy|nb201" >&2; exit 2 ;; esac
+case "$mode" in train|infer|accuracy|nb201|latency) ;; *) echo "usage: $0 train|infer|accuracy|nb201|latency" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "$mode" = nb201 ]; then
     shift
@@ -28,6 +31,15 @@ BATCH=${BATCH:-128}
 STEPS=${STEPS:-30}
 ROUNDS=${ROUNDS:-3}
 PYTHON=${PYTHON:-/usr/bin/python3}
+
+if [ "$mode" = latency ]; then
+    shift
+    SPACE=${SPACE:-$root/spaces/proxylessnas.yaml}
+    bl=$BUILD/benchmarks/bench_latency
+    [ -x "$bl" ] || { echo "no $bl: run meson setup/ninja first" >&2; exit 1; }
+    "$bl" --space "$SPACE" --threads "$THREADS" "$@" || { echo "bench_latency failed" >&2; exit 1; }
+    exit 0
+fi
 
 bench=$BUILD/benchmarks/bench_train
 if [ ! -x "$bench" ]; then
