@@ -33,6 +33,7 @@
  * NAS_E_UNSUPPORTED ("darts drives its own search: use nas_run_execute"); tell does nothing.
  */
 #include "search/oneshot.h"
+#include "search/search_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -231,24 +232,6 @@ static nas_status_t darts_create(nas_searcher_t *self, const nas_params_t *param
     return NAS_OK;
 }
 
-static nas_status_t darts_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand)
-{
-    (void)state;
-    (void)cand;
-    nas_searcher_set_errmsg(self, "darts drives its own search: use nas_run_execute");
-    return NAS_E_UNSUPPORTED;
-}
-
-static nas_status_t darts_tell(nas_searcher_t *self, void *state, const nas_candidate_t *cand,
-                               const nas_result_t *res)
-{
-    (void)self;
-    (void)state;
-    (void)cand;
-    (void)res;
-    return NAS_OK;
-}
-
 static nas_status_t darts_run(nas_searcher_t *self, void *state, nas_run_t *run)
 {
     darts_t *d = state;
@@ -263,8 +246,8 @@ static const nas_searcher_vtable_t darts_vtable = {
                    "retrain; needs the train evaluator (params: epochs, arch_lr, w_lr, max_skip, alphas_path, ...)",
     .create = darts_create,
     .destroy = darts_destroy,
-    .ask = darts_ask,
-    .tell = darts_tell,
+    .ask = nas__oneshot_ask,
+    .tell = nas__search_tell_nothing,
     .user_data = NULL,
     .save = NULL,
     .load = NULL,

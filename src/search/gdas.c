@@ -21,6 +21,7 @@
  * ask/tell: as darts ("gdas drives its own search: use nas_run_execute").
  */
 #include "search/oneshot.h"
+#include "search/search_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -181,23 +182,6 @@ static nas_status_t gdas_create(nas_searcher_t *self, const nas_params_t *params
     return NAS_OK;
 }
 
-static nas_status_t gdas_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand)
-{
-    (void)state;
-    (void)cand;
-    nas_searcher_set_errmsg(self, "gdas drives its own search: use nas_run_execute");
-    return NAS_E_UNSUPPORTED;
-}
-
-static nas_status_t gdas_tell(nas_searcher_t *self, void *state, const nas_candidate_t *cand, const nas_result_t *res)
-{
-    (void)self;
-    (void)state;
-    (void)cand;
-    (void)res;
-    return NAS_OK;
-}
-
 static nas_status_t gdas_run(nas_searcher_t *self, void *state, nas_run_t *run)
 {
     gdas_t *g = state;
@@ -212,8 +196,8 @@ static const nas_searcher_vtable_t gdas_vtable = {
                    "temperature, derive and retrain; needs the train evaluator (params: epochs, tau_max, tau_min, ...)",
     .create = gdas_create,
     .destroy = gdas_destroy,
-    .ask = gdas_ask,
-    .tell = gdas_tell,
+    .ask = nas__oneshot_ask,
+    .tell = nas__search_tell_nothing,
     .user_data = NULL,
     .save = NULL,
     .load = NULL,

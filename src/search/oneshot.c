@@ -610,3 +610,10 @@ nas_status_t nas__oneshot_params(nas_searcher_t *self, const nas_params_t *param
     cfg->alphas_path = *alphas_path;
     return NAS_OK;
 }
+
+nas_status_t nas__oneshot_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand)
+{
+    (void)state;
+    (void)cand;
+    return nas__search_fail(self, NAS_E_UNSUPPORTED, "it drives its own search: use nas_run_execute");
+}

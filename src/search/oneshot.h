@@ -83,6 +83,9 @@ struct nas__oneshot {
 
 /* Run a one-shot search (see the top of this file) from a searcher's run hook. Messages go to the
  * searcher (nas_searcher_set_errmsg). */
+/* ask of a one-shot strategy: NAS_E_UNSUPPORTED, "NAME drives its own search: use nas_run_execute". */
+nas_status_t nas__oneshot_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand);
+
 nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__oneshot_cfg_t *cfg);
 
 /*
