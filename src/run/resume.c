@@ -242,18 +242,8 @@ static nas_status_t replay(resume_t *r, const jline_t *l, const char *path, uint
     if (st != NAS_OK)
         return nas__fail(run->errmsg, st, "resuming at %s:%zu: the searcher did not propose trial %llu again: %s",
                          path, l->line, (unsigned long long)id, nas_searcher_errmsg(run->searcher));
-    size_t need = 0;
-    st = nas_arch_to_string(cand.arch, 0, run->str, run->str_cap, &need);
-    if (st == NAS_E_RANGE) {
-        char *p = nas__realloc(run->ctx, run->str, need + 1);
-        if (!p)
-            return nas__fail(run->errmsg, NAS_E_NOMEM, "out of memory resuming");
-        run->str = p;
-        run->str_cap = need + 1;
-        st = nas_arch_to_string(cand.arch, 0, run->str, run->str_cap, &need);
-    }
-    if (st != NAS_OK)
-        return nas__fail(run->errmsg, st, "resuming: %s", nas_space_errmsg(nas_arch_space(cand.arch)));
+    if ((st = nas__run_arch_string(run)) != NAS_OK)   /* cand.arch is run->arch */
+        return st;
     if (cand.trial_id != id || strcmp(run->str, arch) != 0 || cand.fidelity != fidelity)
         return nas__fail(run->errmsg, NAS_E_STATE, "cannot resume at %s:%zu: the searcher now proposes trial %llu "
                          "%s (fidelity %g) where the journal has trial %llu %s (fidelity %g); is strategy '%s' "

@@ -117,8 +117,7 @@ const char *nas_run_errmsg(const nas_run_t *run)
 /* ---------------------------------------------------------------------- */
 /* The loop                                                                 */
 
-/* The canonical string of run->arch into run->str. */
-static nas_status_t arch_string(nas_run_t *run)
+nas_status_t nas__run_arch_string(nas_run_t *run)
 {
     size_t len = 0;
     nas_status_t st = nas_arch_to_string(run->arch, 0, run->str, run->str_cap, &len);
@@ -300,7 +299,7 @@ static nas_status_t one_trial(nas_run_t *run)
         return st;
     if (st != NAS_OK)
         return nas__fail(run->errmsg, st, "%s", nas_searcher_errmsg(run->searcher));
-    if ((st = arch_string(run)) != NAS_OK || (st = evaluate_record(run, &cand)) != NAS_OK)
+    if ((st = nas__run_arch_string(run)) != NAS_OK || (st = evaluate_record(run, &cand)) != NAS_OK)
         return st;
     if ((st = nas_searcher_tell(run->searcher, &cand, run->res)) != NAS_OK)
         return nas__fail(run->errmsg, st, "%s", nas_searcher_errmsg(run->searcher));
@@ -327,7 +326,7 @@ nas_status_t nas_run_evaluate_arch(nas_run_t *run, const nas_arch_t *arch, doubl
     cand.arch = run->arch;
     cand.fidelity = fidelity;
     cand.trial_id = nas__searcher_take_id(run->searcher);
-    if ((st = arch_string(run)) != NAS_OK || (st = evaluate_record(run, &cand)) != NAS_OK)
+    if ((st = nas__run_arch_string(run)) != NAS_OK || (st = evaluate_record(run, &cand)) != NAS_OK)
         return st;
     if (result)
         *result = run->trials[run->num_trials - 1].res;
@@ -391,15 +390,10 @@ nas_status_t nas_run_execute(nas_run_t *run)
         return st;
     }
     for (;;) {
-        const char *spent = budget_spent(run);
-        if (spent) {
-            run->stop_reason = spent;
-            break;
-        }
-        if (run->o.cancel && run->o.cancel(run->o.cancel_user_data)) {
-            run->stop_reason = "cancelled";
-            st = nas__fail(run->errmsg, NAS_E_ABORTED, "cancelled by the caller after %u trials",
-                           (unsigned)run->num_trials);
+        if (nas_run_should_stop(run)) {   /* sets stop_reason */
+            if (strcmp(run->stop_reason, "cancelled") == 0)
+                st = nas__fail(run->errmsg, NAS_E_ABORTED, "cancelled by the caller after %u trials",
+                               (unsigned)run->num_trials);
             break;
         }
         st = one_trial(run);

@@ -79,6 +79,9 @@ struct nas_run {
     char errmsg[NAS_ERRMSG_CAP];
 };
 
+/* The canonical string of run->arch into run->str (grown as needed). */
+nas_status_t nas__run_arch_string(nas_run_t *run);
+
 /* Append a finished trial (arch string, result copied) to the history; update counters and best. */
 nas_status_t nas__run_record(nas_run_t *run, uint64_t id, const char *arch, double fidelity, const nas_result_t *res);
 
