@@ -57,6 +57,11 @@ int cli_mkdir_p(const char *path);
 char *cli_join(const char *dir, const char *name);
 /* Whether a file exists at path. */
 bool cli_exists(const char *path);
+/*
+ * Write path through PATH.tmp: `write` fills the file (false: it failed), then fflush, fsync and
+ * rename over path. CLI_OK, or CLI_FAIL with "cannot write 'PATH': why" printed (PATH.tmp removed).
+ */
+int cli_write_file_atomic(const char *path, bool (*write)(FILE *f, const void *arg), const void *arg);
 /* Read a whole small file (at most max bytes; malloc'd, NUL-terminated) or NULL. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 

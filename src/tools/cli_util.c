@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* Flatten a message to one line: control characters become spaces, trailing blanks go. */
 static void one_line(char *s)
@@ -338,4 +339,33 @@ void cli_json_number(FILE *f, double v)
     char buf[64];
     cli_format_double(buf, sizeof buf, v);
     fputs(buf, f);
+}
+
+int cli_write_file_atomic(const char *path, bool (*write)(FILE *f, const void *arg), const void *arg)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 5);
+    if (!tmp) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp", 5);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        cli_error("cannot write '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return CLI_FAIL;
+    }
+    bool ok = write(f, arg) && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int err = errno;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        cli_error("cannot write '%s': %s", path, strerror(ok ? errno : err));
+        remove(tmp);
+        free(tmp);
+        return CLI_FAIL;
+    }
+    free(tmp);
+    return CLI_OK;
 }

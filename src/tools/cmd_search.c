@@ -194,36 +194,10 @@ static void write_best_json(FILE *f, const search_info_t *si)
     fputs("\n}\n", f);
 }
 
-/* Write best.json through a temporary file, fsync'd, then renamed over the old one. */
-static int save_best_json(const char *path, const search_info_t *si)
+static bool best_json_cb(FILE *f, const void *si)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 5);
-    if (!tmp) {
-        cli_error("out of memory");
-        return CLI_FAIL;
-    }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp", 5);
-    int rc = CLI_FAIL;
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error("cannot write '%s': %s", tmp, strerror(errno));
-        goto out_free_tmp;
-    }
     write_best_json(f, si);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        cli_error("cannot write '%s': %s", path, strerror(ok ? errno : err));
-        remove(tmp);
-        goto out_free_tmp;
-    }
-    rc = CLI_OK;
-out_free_tmp:
-    free(tmp);
-    return rc;
+    return true;
 }
 
 /* summary.json as the library wrote it, trimmed, if it looks like one JSON object. */
@@ -402,29 +376,9 @@ static bool file_hash(const char *path, char hex[17])
     return true;
 }
 
-/* Write text to path through a temporary file, fsync'd, then renamed. */
-static int write_atomic(const char *path, const char *text)
+static bool text_cb(FILE *f, const void *text)
 {
-    char *tmp = cli_join(path, "");
-    if (!tmp || !(tmp = realloc(tmp, strlen(path) + 6))) {
-        free(tmp);
-        cli_error("out of memory");
-        return CLI_FAIL;
-    }
-    snprintf(tmp, strlen(path) + 6, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    if (f)
-        ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        cli_error("cannot write '%s': %s", path, strerror(ok ? errno : err));
-        remove(tmp);
-        free(tmp);
-        return CLI_FAIL;
-    }
-    free(tmp);
-    return CLI_OK;
+    return fputs(text, f) >= 0;
 }
 
 /* search.args: what a later --resume needs to rebuild the same search. */
@@ -451,7 +405,7 @@ static int save_args(const search_args_t *a, const char *dir, uint64_t trials)
         snprintf(text, cap, "# written by nas search, read by nas search --resume\nexperiment=%s\n"
                  "experiment_hash=%s\nhas_seed=%d\nseed=%" PRIu64 "\ntrials=%" PRIu64 "\n",
                  abs, hex, a->has_seed ? 1 : 0, a->seed, trials);
-        rc = write_atomic(path, text);
+        rc = cli_write_file_atomic(path, text_cb, text);
     }
     free(path);
     free(text);
@@ -555,7 +509,7 @@ static int report(const search_args_t *a, search_info_t *si, const char *dir)
     else
         cli_lib_error(st, nas_run_errmsg(si->run), "cannot write summary.json");
     si->summary_json = summary;
-    rc = save_best_json(best_path, si);
+    rc = cli_write_file_atomic(best_path, best_json_cb, si);
     if (st != NAS_OK)
         rc = CLI_FAIL;
     if (rc == CLI_OK && a->json) {
