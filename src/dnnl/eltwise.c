@@ -1,23 +1,7 @@
 /* Elementwise activations: ReLU, ReLU6 (clip to [0, 6]), hard swish. */
 #include "dnnl/priv.h"
 
-typedef struct elt_op {
-    nas__op_t base;
-    int32_t fwd, bwd;
-} elt_op_t;
-
-static void elt_forward(nas__op_t *op, bool train)
-{
-    (void)train;
-    nas__prim_run(op->dev, &op->prim[((elt_op_t *)op)->fwd]);
-}
-
-static void elt_backward(nas__op_t *op)
-{
-    elt_op_t *e = (elt_op_t *)op;
-    if (e->bwd >= 0 && op->dsrc[0])
-        nas__prim_run(op->dev, &op->prim[e->bwd]);
-}
+typedef nas__fb_op_t elt_op_t;
 
 static nas_status_t elt_set_grads(nas__op_t *op, char *err)
 {
@@ -33,7 +17,7 @@ static nas_status_t elt_set_grads(nas__op_t *op, char *err)
     return NAS_OK;
 }
 
-static const nas__op_vt_t elt_vt = { "eltwise", elt_forward, elt_backward, elt_set_grads, NULL };
+static const nas__op_vt_t elt_vt = { "eltwise", nas__fb_forward, nas__fb_backward, elt_set_grads, NULL };
 
 nas_status_t nas__op_eltwise_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t *src, nas__eltwise_kind_t kind,
                                     const nas__op_cfg_t *cfg, char *err)

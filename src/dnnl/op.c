@@ -346,3 +346,16 @@ void nas__op_backward(nas__op_t *op)
     if (op->vt->backward)
         op->vt->backward(op);
 }
+
+void nas__fb_forward(nas__op_t *op, bool train)
+{
+    (void)train;
+    nas__prim_run(op->dev, &op->prim[((nas__fb_op_t *)op)->fwd]);
+}
+
+void nas__fb_backward(nas__op_t *op)
+{
+    const nas__fb_op_t *f = (const nas__fb_op_t *)op;
+    if (f->bwd >= 0 && op->dsrc[0])
+        nas__prim_run(op->dev, &op->prim[f->bwd]);
+}

@@ -2,31 +2,17 @@
 #include "dnnl/priv.h"
 
 typedef struct pool_op {
-    nas__op_t base;
-    int32_t fwd, bwd;
+    nas__fb_op_t fb;        /* first: the op is an nas__fb_op_t */
     nas__tensor_t *ws;
 } pool_op_t;
-
-static void pool_forward(nas__op_t *op, bool train)
-{
-    (void)train;
-    nas__prim_run(op->dev, &op->prim[((pool_op_t *)op)->fwd]);
-}
-
-static void pool_backward(nas__op_t *op)
-{
-    pool_op_t *q = (pool_op_t *)op;
-    if (q->bwd >= 0 && op->dsrc[0])
-        nas__prim_run(op->dev, &op->prim[q->bwd]);
-}
 
 static nas_status_t pool_set_grads(nas__op_t *op, char *err)
 {
     pool_op_t *q = (pool_op_t *)op;
     (void)err;
-    if (q->bwd < 0 || !op->dsrc[0])
+    if (q->fb.bwd < 0 || !op->dsrc[0])
         return NAS_OK;
-    nas__prim_t *p = &op->prim[q->bwd];
+    nas__prim_t *p = &op->prim[q->fb.bwd];
     nas__prim_reset_args(p);
     nas__prim_arg(p, DNNL_ARG_DIFF_DST, op->ddst);
     nas__prim_arg(p, DNNL_ARG_DIFF_SRC, op->dsrc[0]);
@@ -35,7 +21,7 @@ static nas_status_t pool_set_grads(nas__op_t *op, char *err)
     return NAS_OK;
 }
 
-static const nas__op_vt_t pool_vt = { "pool", pool_forward, pool_backward, pool_set_grads, NULL };
+static const nas__op_vt_t pool_vt = { "pool", nas__fb_forward, nas__fb_backward, pool_set_grads, NULL };
 
 nas_status_t nas__op_pool_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t *src, nas__pool_kind_t kind,
                                  int32_t k, int32_t stride, int32_t pad, const nas__op_cfg_t *cfg, char *err)
@@ -73,8 +59,8 @@ nas_status_t nas__op_pool_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
     nas_status_t st = nas__op_alloc((nas__op_t **)&q, dev, sizeof *q, &pool_vt, 1, &src, &cf, err);
     if (st != NAS_OK)
         return st;
-    nas__op_t *op = &q->base;
-    q->fwd = q->bwd = -1;
+    nas__op_t *op = &q->fb.base;
+    q->fb.fwd = q->fb.bwd = -1;
     dnnl_memory_desc_t dst_any;
     dnnl_dims_t dd = { n, c, oh, ow };
     dnnl_pooling_v2_desc_t d;
@@ -95,14 +81,14 @@ nas_status_t nas__op_pool_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
     }
     if ((st = nas__op_new_prim(op, pd, &idx, err)) != NAS_OK)
         goto fail;
-    q->fwd = (int32_t)idx;
+    q->fb.fwd = (int32_t)idx;
     const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     if ((st = nas__op_new_dst(op, dmd, err)) != NAS_OK)
         goto fail;
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
     if (op->train && wmd && dnnl_memory_desc_get_size(wmd) > 0 && (st = nas__op_new_buf(op, wmd, &q->ws, err)) != NAS_OK)
         goto fail;
-    nas__prim_t *p = &op->prim[q->fwd];
+    nas__prim_t *p = &op->prim[q->fb.fwd];
     nas__prim_reset_args(p);
     nas__prim_arg(p, DNNL_ARG_SRC, src);
     nas__prim_arg(p, DNNL_ARG_DST, op->dst);
@@ -118,7 +104,7 @@ nas_status_t nas__op_pool_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
         }
         if ((st = nas__op_new_prim(op, bpd, &idx, err)) != NAS_OK)
             goto fail;
-        q->bwd = (int32_t)idx;
+        q->fb.bwd = (int32_t)idx;
     }
     dnnl_primitive_attr_destroy(attr);
     *out = op;

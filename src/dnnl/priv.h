@@ -70,6 +70,16 @@ struct nas__op {
     uint32_t weight_reorders; /* weight layout reorders per step (conv backward data) */
 };
 
+/* An op of one forward primitive and at most one backward primitive (-1: none), as indices in prim[]. */
+typedef struct nas__fb_op {
+    nas__op_t base;
+    int32_t fwd, bwd;
+} nas__fb_op_t;
+
+/* vtable entries of such ops: run prim[fwd]; run prim[bwd] when it exists and a gradient is wanted. */
+void nas__fb_forward(nas__op_t *op, bool train);
+void nas__fb_backward(nas__op_t *op);
+
 /* Map a oneDNN status to ours, with a message naming what failed. */
 nas_status_t nas__dnnl_fail(char *err, dnnl_status_t s, const char *what);
 #define DNNL_TRY(call, what)                                  \
