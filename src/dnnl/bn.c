@@ -9,6 +9,7 @@ typedef struct bn_op {
     nas__tensor_t *dummy_dsrc;         /* when no input gradient is wanted oneDNN still writes one */
     int64_t count;                     /* N*H*W: values per channel */
     int64_t channels;
+    float momentum;                    /* of the running averages (NAS__BN_MOMENTUM) */
 } bn_op_t;
 
 static void bn_forward(nas__op_t *op, bool train)
@@ -19,10 +20,10 @@ static void bn_forward(nas__op_t *op, bool train)
         return;
     }
     nas__prim_run(op->dev, &op->prim[b->fwd_train]);
-    /* Running averages as PyTorch keeps them: unbiased variance, momentum 0.1. */
+    /* Running averages as PyTorch keeps them: unbiased variance, momentum 0.1 by default. */
     float *rm = nas__tensor_data(op->stat[0]), *rv = nas__tensor_data(op->stat[1]);
     const float *m = nas__tensor_data(b->mean), *v = nas__tensor_data(b->var);
-    float mo = NAS__BN_MOMENTUM;
+    float mo = b->momentum;
     float unbias = b->count > 1 ? (float)b->count / (float)(b->count - 1) : 1.0f;
     for (int64_t c = 0; c < b->channels; c++) {
         rm[c] = (1.0f - mo) * rm[c] + mo * m[c];
@@ -57,6 +58,12 @@ static nas_status_t bn_set_grads(nas__op_t *op, char *err)
 }
 
 static const nas__op_vt_t bn_vt = { "bn", bn_forward, bn_backward, bn_set_grads, NULL };
+
+void nas__op_bn_set_momentum(nas__op_t *op, float momentum)
+{
+    if (op && op->vt == &bn_vt)
+        ((bn_op_t *)op)->momentum = momentum;
+}
 
 static nas_status_t make_pd(dnnl_primitive_desc_t *pd, nas__dev_t *dev, dnnl_prop_kind_t prop,
                             const dnnl_memory_desc_t *md, unsigned flags, const_dnnl_primitive_desc_t hint, char *err)
@@ -94,6 +101,7 @@ nas_status_t nas__op_bn_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t *
     nas__op_t *op = &b->base;
     b->fwd_train = b->fwd_infer = b->bwd = -1;
     b->channels = md->dims[1];
+    b->momentum = NAS__BN_MOMENTUM;
     b->count = md->dims[0] * (md->ndims == 4 ? md->dims[2] * md->dims[3] : 1);
     unsigned base = dnnl_use_scale | dnnl_use_shift | (fuse_relu ? dnnl_fuse_norm_relu : 0);
 

@@ -115,6 +115,9 @@ nas_status_t nas__op_conv_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
 /* Batch norm with scale and shift; fuse_relu applies ReLU to the output (oneDNN's fused kernel). */
 nas_status_t nas__op_bn_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t *src, bool fuse_relu,
                                const nas__op_cfg_t *cfg, char *err);
+/* Momentum of a BN op's running averages from its next training forward on (running = (1 - m) running
+ * + m batch; 1: the last batch's statistics). Other ops: no effect. */
+void nas__op_bn_set_momentum(nas__op_t *op, float momentum);
 nas_status_t nas__op_eltwise_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t *src, nas__eltwise_kind_t kind,
                                     const nas__op_cfg_t *cfg, char *err);
 nas_status_t nas__op_pool_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t *src, nas__pool_kind_t kind,

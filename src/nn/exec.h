@@ -117,6 +117,11 @@ nas_status_t nas__plan_import(nas__plan_t *p, const float *src, int64_t n);
  * batch-1 inference plan): a memcpy where layouts agree, a reorder where they differ. */
 nas_status_t nas__plan_copy_state(nas__plan_t *dst, nas__plan_t *src);
 
+/* Momentum of every BN's running averages in later training forwards (default NAS__BN_MOMENTUM). BN
+ * recalibration of a sampled path (single-path supernets): momentum 1 / (k + 1) for the k-th of K
+ * training forwards (no backward) gives the running statistics the plain average of K batches. */
+void nas__plan_set_bn_momentum(nas__plan_t *p, float momentum);
+
 /* Mixed nodes, numbered in graph order. */
 uint32_t nas__plan_num_mixed(const nas__plan_t *p);
 uint32_t nas__plan_mixed_paths(const nas__plan_t *p, uint32_t m);

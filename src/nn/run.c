@@ -464,3 +464,10 @@ nas_status_t nas__plan_arch_step(nas__plan_t *p, const nas__optim_cfg_t *cfg)
     p->arch_steps++;
     return NAS_OK;
 }
+
+void nas__plan_set_bn_momentum(nas__plan_t *p, float momentum)
+{
+    for (uint32_t v = 0; p && v < p->n; v++)
+        if (p->nodes[v].op && p->nodes[v].gkind == NAS__NODE_BN)
+            nas__op_bn_set_momentum(p->nodes[v].op, momentum);
+}

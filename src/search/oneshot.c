@@ -364,15 +364,16 @@ static nas_status_t log_epoch(driver_t *d, const epoch_log_t *stats)
         return fail(d, NAS_E_NOMEM, "derive", "out of memory");
     memcpy(scratch, w, (size_t)tp * sizeof *scratch);
     char err[NAS_ERRMSG_CAP] = "";
-    nas_status_t st = nas__oneshot_derive(os->map, scratch, cfg->max_skip, cfg->keep_none, d->arch, err);
+    nas_status_t st = cfg->derive ? NAS_OK
+                                  : nas__oneshot_derive(os->map, scratch, cfg->max_skip, cfg->keep_none, d->arch, err);
     nas__free(os->ctx, scratch);
     if (st != NAS_OK)
         return fail(d, st, "derive", err);
     d->log[e] = *stats;
     d->log[e].arch = NULL;
     size_t len = 0;
-    char buf[4096];
-    if ((st = nas_arch_to_string(d->arch, 0, buf, sizeof buf, &len)) != NAS_OK)
+    char buf[4096] = "-";
+    if (!cfg->derive && (st = nas_arch_to_string(d->arch, 0, buf, sizeof buf, &len)) != NAS_OK)
         return fail(d, st, "derive", "cannot format the derived architecture");
     if (!(d->log[e].arch = nas__strndup(os->ctx, buf, strlen(buf))))
         return fail(d, NAS_E_NOMEM, "log", "out of memory");
@@ -394,6 +395,13 @@ static nas_status_t log_epoch(driver_t *d, const epoch_log_t *stats)
 
 /* ---------------------------------------------------------------------- */
 /* Training                                                                */
+
+static nas_status_t next_val(driver_t *d);
+
+nas_status_t nas__oneshot_next_val(nas__oneshot_t *os)
+{
+    return next_val((driver_t *)os);
+}
 
 static nas_status_t next_val(driver_t *d)
 {
@@ -448,6 +456,8 @@ static nas_status_t arch_step(driver_t *d, double *loss, double *correct)
 static nas_status_t weight_step(driver_t *d, double *loss, double *correct)
 {
     nas__oneshot_t *os = &d->os;
+    if (os->cfg->weight_step)
+        return os->cfg->weight_step(os, os->cfg->user, loss, correct);
     nas_status_t st = os->cfg->sample ? os->cfg->sample(os, os->cfg->user) : NAS_OK;
     if (st != NAS_OK)
         return st;
@@ -484,16 +494,20 @@ static nas_status_t run_epoch(driver_t *d, uint32_t e, bool *stopped)
             break;
         if (st != NAS_OK)
             return fail(d, st, "training data", nas__loader_errmsg(d->lt));
-        if ((st = arch_step(d, &s.val_loss, &s.val_acc)) != NAS_OK ||
+        if ((!os->cfg->no_arch_step && (st = arch_step(d, &s.val_loss, &s.val_acc)) != NAS_OK) ||
             (st = weight_step(d, &s.train_loss, &s.train_acc)) != NAS_OK)
             return st;
         steps += 1.0;
     }
+    if (os->cfg->epoch_end && (st = os->cfg->epoch_end(os, os->cfg->user, e)) != NAS_OK)
+        return st;
     if (steps > 0.0) {
         s.train_loss /= steps;
         s.val_loss /= steps;
         s.train_acc *= 100.0 / (steps * os->batch);
         s.val_acc *= 100.0 / (steps * os->batch);
+        if (os->cfg->no_arch_step)
+            s.val_loss = s.val_acc = NAN;
     } else {
         s.train_loss = s.val_loss = s.train_acc = s.val_acc = NAN;
     }
@@ -508,6 +522,7 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
     d.os.self = self;
     d.os.cfg = cfg;
     d.run = run;
+    d.os.run = run;
     nas_status_t st = setup(&d, nas_run_evaluator(run));
     if (st == NAS_OK) {
         epoch_log_t init = { NAN, NAN, NAN, NAN, d.os.tau, NULL };
@@ -516,6 +531,8 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
     bool stopped = false;
     for (uint32_t e = 0; st == NAS_OK && !stopped && e < cfg->epochs; e++)
         st = run_epoch(&d, e, &stopped);
+    if (st == NAS_OK && cfg->derive && (st = cfg->derive(&d.os, cfg->user, d.arch)) != NAS_OK && !d.os.errmsg[0])
+        nas__fail(d.os.errmsg, st, "%s: deriving the architecture", cfg->name);
     if (st == NAS_OK && (st = nas_run_evaluate_arch(run, d.arch, cfg->retrain_epochs, NULL)) != NAS_OK)
         nas__fail(d.os.errmsg, st, "%s: retraining the derived architecture: %s", cfg->name, nas_run_errmsg(run));
     if (st != NAS_OK)

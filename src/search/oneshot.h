@@ -62,6 +62,19 @@ typedef struct nas__oneshot_cfg {
     /* After the validation forward and backward: the gradient of the plan's alphas (n_alpha floats) into
      * grad. NULL: the plan's alpha gradients (first-order DARTS). */
     nas_status_t (*arch_grad)(nas__oneshot_t *os, void *user, float *grad);
+    /* Strategies without per-batch architecture steps (SPOS, FairNAS, ENAS): true skips them (no
+     * validation batch is read in the loop; the validation val_loss/val_acc of the log stay NaN). */
+    bool no_arch_step;
+    /* Replaces the default weight step (sample hook, then one SGD step on os->xt/os->yt) when set: e.g.
+     * FairNAS's several paths per step. Add the step's mean loss to *loss and its correct count (per
+     * batch, as nas__plan_correct) to *correct. */
+    nas_status_t (*weight_step)(nas__oneshot_t *os, void *user, double *loss, double *correct);
+    /* After each epoch's batches, before its log line (e.g. ENAS's controller training). */
+    nas_status_t (*epoch_end)(nas__oneshot_t *os, void *user, uint32_t epoch);
+    /* Replaces the alpha-based derive when set: the per-epoch log then names no architecture ("-"), and
+     * after the last epoch this hook writes the architecture to retrain into arch (e.g. SPOS's
+     * evolutionary search on the trained supernet, ENAS's best sample). */
+    nas_status_t (*derive)(nas__oneshot_t *os, void *user, nas_arch_t *arch);
 } nas__oneshot_cfg_t;
 
 /* What the hooks may read and use. */
@@ -78,8 +91,13 @@ struct nas__oneshot {
     int32_t *yt, *yv;
     uint32_t batch;
     float tau;                 /* reported in the log (GDAS: its temperature); 0: none */
+    nas_run_t *run;            /* the run being driven (nas_run_should_stop, nas_run_report) */
     char errmsg[NAS_ERRMSG_CAP];
 };
+
+/* The next validation batch into os->xv/os->yv (the validation loader cycles through its epochs).
+ * Message in os->errmsg. */
+nas_status_t nas__oneshot_next_val(nas__oneshot_t *os);
 
 /* Run a one-shot search (see the top of this file) from a searcher's run hook. Messages go to the
  * searcher (nas_searcher_set_errmsg). */
