@@ -550,16 +550,124 @@ static void test_bn_running_stats_and_eval(void **state)
     nas__plan_destroy(p);
     nas__graph_destroy(g);
 
-    /* Binary-gated mixed nodes are in the IR but not executable yet. */
+    nas__dev_destroy(dev);
+    nas_context_destroy(ctx);
+}
+
+/* input 16x6x6 -> mixed {conv3x3, conv5x5, avgpool, zero} in `mode`, the network's output. ids gets
+ * the two convs' node ids. */
+static nas__graph_t *four_paths(nas_context_t *ctx, nas__mixed_mode_t mode, int32_t *ids)
+{
+    nas__graph_t *g = NULL;
     assert_int_equal(nas__graph_create(&g, ctx), NAS_OK);
-    x = nas__graph_add_input(g, 3, 4, 4);
-    nas__graph_mixed_begin(g, x, NAS__MIXED_BINARY);
-    nas__graph_mixed_end_path(g, nas__graph_add_identity(g, x));
+    int32_t x = nas__graph_add_input(g, 16, 6, 6);
+    nas__graph_mixed_begin(g, x, mode);
+    ids[0] = nas__graph_add_conv(g, x, 16, 3, 1, 1, 1, false);
+    nas__graph_mixed_end_path(g, ids[0]);
+    ids[1] = nas__graph_add_conv(g, x, 16, 5, 1, 2, 1, false);
+    nas__graph_mixed_end_path(g, ids[1]);
+    nas__graph_mixed_end_path(g, nas__graph_add_avgpool(g, x, 3, 1, 1));
+    nas__graph_mixed_end_path(g, nas__graph_add_zero(g, x, 1));
     nas__graph_mixed_end(g);
-    nas__plan_opts_t o = NAS__PLAN_OPTS_INIT;
-    assert_int_equal(nas__plan_create(&p, dev, g, &o), NAS_E_UNSUPPORTED);
-    assert_null(p);
+    if (nas__graph_status(g) != NAS_OK)
+        fail_msg("graph: %s", nas__graph_errmsg(g));
+    return g;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+/* The weight gradient of the conv at graph node `node`. */
+static void conv_grad(nas__plan_t *p, int32_t node, float *out)
+{
+    for (uint32_t i = 0; i < nas__plan_num_params(p); i++) {
+        nas__plan_param_t pp;
+        nas__plan_param(p, i, &pp);
+        if (pp.node == node && pp.kind == NAS__PARAM_WEIGHT) {
+            assert_int_equal(nas__plan_get_param_grad(p, i, out), NAS_OK);
+            return;
+        }
+    }
+    fail_msg("no weight at node %d", (int)node);
+}
+
+/* ProxylessNAS's binary mode: the first path runs forward and backward (gate 1), the second forward
+ * only (gate 0); both gates get <dL/dy, y_k>; the second path's weights get no gradient; only two
+ * paths' activations are held (fewer bytes than the weighted mixture), and rebinding the paths to
+ * the two slots from step to step keeps every output right. */
+static void test_binary_mode(void **state)
+{
+    (void)state;
+    enum { B = 4, N = B * 16 * 36, W3 = 16 * 16 * 9, W5 = 16 * 16 * 25 };
+    nas_context_t *ctx = tu_context_plain(5);
+    nas__dev_t *dev = NULL;
+    assert_int_equal(nas__dev_create(&dev, ctx), NAS_OK);
+    int32_t ids[2];
+    nas__graph_t *gw = four_paths(ctx, NAS__MIXED_WEIGHTED, ids), *g = four_paths(ctx, NAS__MIXED_BINARY, ids);
+    nas__plan_t *pw = compile(dev, gw, B, true), *p = compile(dev, g, B, true);
+    nas__plan_stats_t sw, sb;
+    nas__plan_stats(pw, &sw);
+    nas__plan_stats(p, &sb);
+    if (!(sb.activation_bytes < sw.activation_bytes))
+        fail_msg("binary mode holds %zu activation bytes, the weighted mixture %zu", sb.activation_bytes,
+                 sw.activation_bytes);
+    static float x[N], gout[N], y[4][N], out[N], ga[W3], gs[W3], g5[W5];
+    nas_rng_t *rng = NULL;
+    assert_int_equal(nas_rng_create(&rng, ctx, 8, 8), NAS_OK);
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)nas_rng_normal(rng);
+        gout[i] = (float)nas_rng_normal(rng);
+    }
+    assert_int_equal(nas__plan_set_input(p, x), NAS_OK);
+    for (uint32_t k = 0; k < 4; k++) { /* each path alone */
+        assert_int_equal(nas__plan_set_path(p, 0, k), NAS_OK);
+        assert_int_equal(nas__plan_forward(p, true), NAS_OK);
+        assert_int_equal(nas__plan_read_output(p, y[k]), NAS_OK);
+    }
+    assert_int_equal(nas__plan_set_path(p, 0, 0), NAS_OK); /* the single-path gradient of conv 0 */
+    assert_int_equal(nas__plan_forward(p, true), NAS_OK);
+    assert_int_equal(nas__plan_set_output_grad(p, gout), NAS_OK);
+    assert_int_equal(nas__plan_backward(p), NAS_OK);
+    conv_grad(p, ids[0], gs);
+    /* Pairs that move paths between the slots, in and out. */
+    static const uint32_t pairs[][2] = { { 0, 1 }, { 1, 2 }, { 2, 0 }, { 0, 2 }, { 1, 0 }, { 3, 1 }, { 0, 1 } };
+    for (size_t t = 0; t < sizeof pairs / sizeof pairs[0]; t++) {
+        uint32_t a = pairs[t][0], b = pairs[t][1];
+        assert_int_equal(nas__plan_set_binary_paths(p, 0, a, b), NAS_OK);
+        assert_int_equal(nas__plan_forward(p, true), NAS_OK);
+        assert_int_equal(nas__plan_read_output(p, out), NAS_OK);
+        for (int i = 0; i < N; i++)
+            if (fabsf(out[i] - y[a][i]) > 1e-5f)
+                fail_msg("pair %u,%u: output %d is %g, path %u alone gives %g", a, b, i, out[i], a, y[a][i]);
+        assert_int_equal(nas__plan_set_output_grad(p, gout), NAS_OK);
+        assert_int_equal(nas__plan_backward(p), NAS_OK);
+        const float *da = nas__plan_alpha_grads(p);
+        for (uint32_t k = 0; k < 4; k++) {
+            double want = (k == a || k == b) ? dot(gout, y[k], N) : 0.0;
+            if (fabs(da[k] - want) > 1e-3 * (1.0 + fabs(want)))
+                fail_msg("pair %u,%u: gate gradient %u is %g, want %g", a, b, k, da[k], want);
+        }
+        if (a == 0 && b == 1) {
+            conv_grad(p, ids[0], ga);
+            for (int i = 0; i < W3; i++)
+                assert_float_equal(ga[i], gs[i], 1e-4 * (1.0 + fabs(gs[i])));
+            conv_grad(p, ids[1], g5);
+            for (int i = 0; i < W5; i++)
+                assert_true(g5[i] == 0.0f);
+        }
+    }
+    assert_int_equal(nas__plan_set_binary_paths(p, 0, 4, 0), NAS_E_RANGE);
+    assert_int_equal(nas__plan_set_binary_paths(pw, 0, 0, 1), NAS_E_STATE);
+    nas_rng_destroy(rng);
+    nas__plan_destroy(p);
+    nas__plan_destroy(pw);
     nas__graph_destroy(g);
+    nas__graph_destroy(gw);
     nas__dev_destroy(dev);
     nas_context_destroy(ctx);
 }
@@ -645,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_optimizer),                 cmocka_unit_test(test_params_at_the_edge),
         cmocka_unit_test(test_bn_running_stats_and_eval), cmocka_unit_test(test_darts_step),
         cmocka_unit_test(test_small_channels),            cmocka_unit_test(test_shared_plans),
+        cmocka_unit_test(test_binary_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,10 +203,9 @@ static nas_status_t create_mixed(nas__plan_t *p, const nas__graph_t *g, int32_t 
     pnode_t *pn = &p->nodes[v];
     const nas__node_t *gn = nas__graph_node(g, v);
     char *err = p->ctx->errmsg;
-    if (gn->mode == NAS__MIXED_BINARY)
-        return nas__fail(err, NAS_E_UNSUPPORTED, "mixed node %d: binary-gated mode is not implemented yet", (int)v);
     pn->kind = PK_MIXED;
     pn->mode = gn->mode;
+    pn->sel2 = NAS__NO_PATH;
     pn->n_paths = gn->n_paths;
     pn->path_zero = nas__calloc(p->ctx, pn->n_paths, sizeof *pn->path_zero);
     pn->adapt = nas__calloc(p->ctx, pn->n_paths, sizeof *pn->adapt);
@@ -326,7 +325,7 @@ static nas_status_t route_grads(nas__plan_t *p)
     /* Inputs of single-path mixed nodes: which consumers run changes from step to step. */
     for (uint32_t m = 0; m < p->n_mixed; m++) {
         pnode_t *mn = &p->nodes[p->mixed_nodes[m]];
-        if (mn->mode != NAS__MIXED_SINGLE)
+        if (mn->mode == NAS__MIXED_WEIGHTED)
             continue;
         for (uint32_t v = 0; v < p->n; v++)
             if (p->nodes[v].mixed == p->mixed_nodes[m])

@@ -60,7 +60,7 @@ typedef struct nas__plan_stats {
 } nas__plan_stats_t;
 
 /* Compile. The graph must validate; it is not referenced after this returns. Messages go to the
- * context's errmsg. NAS_E_UNSUPPORTED for binary-gated mixed nodes (not yet implemented). */
+ * context's errmsg. */
 nas_status_t nas__plan_create(nas__plan_t **out, nas__dev_t *dev, const nas__graph_t *g, const nas__plan_opts_t *opts);
 void nas__plan_destroy(nas__plan_t *p);
 const char *nas__plan_errmsg(const nas__plan_t *p);
@@ -127,6 +127,12 @@ uint32_t nas__plan_num_mixed(const nas__plan_t *p);
 uint32_t nas__plan_mixed_paths(const nas__plan_t *p, uint32_t m);
 /* Single-path mode: the path to run from now on (default 0). */
 nas_status_t nas__plan_set_path(nas__plan_t *p, uint32_t m, uint32_t path);
+/* Binary mode (ProxylessNAS): `path` runs (gate 1: its forward and backward) and `second` runs its
+ * forward only (gate 0), so that backward gives both gates' gradients <dL/dy, y_k> in the alpha
+ * gradients (the other paths' entries stay 0); second UINT32_MAX (or == path): one path, as
+ * nas__plan_set_path. Only two paths' activations are ever held. NAS_E_RANGE for bad indices,
+ * NAS_E_STATE for a second path on a node that is not in binary mode. */
+nas_status_t nas__plan_set_binary_paths(nas__plan_t *p, uint32_t m, uint32_t path, uint32_t second);
 /* All alphas (contiguous, K per mixed node in order), their gradients, and mixed m's offset. */
 float *nas__plan_alphas(nas__plan_t *p, uint32_t *n);
 const float *nas__plan_alpha_grads(const nas__plan_t *p);

@@ -24,16 +24,24 @@ nas_status_t nas__arena_alloc(nas_context_t *ctx, arena_t *a, size_t bytes)
 
 /* Activation-lifetime tensors: op outputs and buffers, and the plan's own tensors. */
 
-static void each_op(nas__plan_t *p, void (*fn)(nas__op_t *op, void *arg), void *arg)
+static bool in_slot(const nas__plan_t *p, const pnode_t *pn);
+
+/* Every op (slotted: only with all true). */
+static void each_op_of(nas__plan_t *p, bool all, void (*fn)(nas__op_t *op, void *arg), void *arg)
 {
     for (uint32_t v = 0; v < p->n; v++) {
         pnode_t *pn = &p->nodes[v];
-        if (pn->op)
+        if (pn->op && (all || !in_slot(p, pn)))
             fn(pn->op, arg);
         for (uint32_t k = 0; pn->adapt && k < pn->n_paths; k++)
             if (pn->adapt[k])
                 fn(pn->adapt[k], arg);
     }
+}
+
+static void each_op(nas__plan_t *p, void (*fn)(nas__op_t *op, void *arg), void *arg)
+{
+    each_op_of(p, true, fn, arg);
 }
 
 typedef struct carve {
@@ -57,6 +65,58 @@ static void carve_op(nas__op_t *op, void *arg)
         carve_tensor(nas__op_dst(op), c);
     for (uint32_t i = 0; i < nas__op_num_buffers(op); i++)
         carve_tensor(nas__op_buffer(op, i), c);
+}
+
+/* Whether node v's op is carved into its mixed node's path slots (single and binary modes) rather
+ * than on its own: only one (binary: two) of the paths runs in a step. */
+static bool in_slot(const nas__plan_t *p, const pnode_t *pn)
+{
+    return pn->op && pn->mixed >= 0 && p->nodes[pn->mixed].mode != NAS__MIXED_WEIGHTED;
+}
+
+static size_t op_bytes(nas__op_t *op)
+{
+    size_t b = nas__op_dst(op) ? plan_align(nas__tensor_bytes(nas__op_dst(op))) : 0;
+    for (uint32_t i = 0; i < nas__op_num_buffers(op); i++)
+        b += plan_align(nas__tensor_bytes(nas__op_buffer(op, i)));
+    return b;
+}
+
+/* Offsets of the slotted ops inside their path and the slot sizes; the regions follow `off`. */
+static size_t place_slots(nas__plan_t *p, size_t off)
+{
+    for (uint32_t v = 0; v < p->n; v++) {
+        pnode_t *mn = &p->nodes[v];
+        if (mn->kind != PK_MIXED || mn->mode == NAS__MIXED_WEIGHTED)
+            continue;
+        size_t used[NAS__GRAPH_MAX_PATHS] = { 0 }, mx = 0;
+        for (uint32_t u = 0; u < p->n; u++) {
+            pnode_t *pn = &p->nodes[u];
+            if (pn->mixed != (int32_t)v || !in_slot(p, pn))
+                continue;
+            pn->rel_off = used[pn->path];
+            used[pn->path] += op_bytes(pn->op);
+            mx = used[pn->path] > mx ? used[pn->path] : mx;
+        }
+        mn->region = off;
+        mn->slot_bytes = mx;
+        mn->in_slot1 = NAS__NO_PATH;
+        off += mx * (mn->mode == NAS__MIXED_BINARY ? 2u : 1u);
+    }
+    return off;
+}
+
+void nas__plan_bind_path(nas__plan_t *p, int32_t v, uint32_t k, uint32_t slot)
+{
+    pnode_t *mn = &p->nodes[v];
+    arena_t a = { NULL, (float *)((char *)p->act.base + mn->region + slot * mn->slot_bytes), 0 };
+    for (uint32_t u = 0; u < p->n; u++) {
+        pnode_t *pn = &p->nodes[u];
+        if (pn->mixed != v || (uint32_t)pn->path != k || !in_slot(p, pn))
+            continue;
+        carve_t c = { &a, pn->rel_off, true };
+        carve_op(pn->op, &c);
+    }
 }
 
 static void scratch_max(nas__op_t *op, void *arg)
@@ -128,11 +188,12 @@ static nas_status_t place_owned(nas__plan_t *p, size_t base, size_t *offs, size_
 nas_status_t nas__plan_bind_activations(nas__plan_t *p)
 {
     carve_t c = { &p->act, 0, false };
-    each_op(p, carve_op, &c);
+    each_op_of(p, false, carve_op, &c);
+    size_t own_base = place_slots(p, c.off);
     size_t *offs = nas__calloc(p->ctx, p->n_owned + 1, sizeof *offs), end = 0;
     if (!offs)
         return nas__fail(p->ctx->errmsg, NAS_E_NOMEM, "out of memory compiling a plan");
-    nas_status_t st = place_owned(p, c.off, offs, &end);
+    nas_status_t st = place_owned(p, own_base, offs, &end);
     if (st == NAS_OK)
         st = nas__arena_alloc(p->ctx, &p->act, end);
     if (st != NAS_OK) {
@@ -141,7 +202,11 @@ nas_status_t nas__plan_bind_activations(nas__plan_t *p)
     }
     c.off = 0;
     c.bind = true;
-    each_op(p, carve_op, &c);
+    each_op_of(p, false, carve_op, &c);
+    for (uint32_t v = 0; v < p->n; v++) /* every path in slot 0 */
+        if (p->nodes[v].kind == PK_MIXED && p->nodes[v].mode != NAS__MIXED_WEIGHTED)
+            for (uint32_t k = 0; k < p->nodes[v].n_paths; k++)
+                nas__plan_bind_path(p, (int32_t)v, k, 0);
     for (uint32_t i = 0; i < p->n_owned; i++)
         nas__tensor_bind(p->owned[i].t, (char *)p->act.base + offs[i]);
     nas__free(p->ctx, offs);

@@ -30,7 +30,13 @@ typedef struct pnode {
     /* Mixed node. */
     uint32_t n_paths, alpha_off;
     nas__mixed_mode_t mode;
-    uint32_t sel;           /* selected path (single mode) */
+    uint32_t sel;           /* selected path (single and binary modes) */
+    uint32_t sel2;          /* binary mode: the second sampled path (forward only, gate 0), or NAS__NO_PATH */
+    /* Single and binary modes: the activations of the paths' ops live in `slots` slots of slot_bytes
+     * at act offset `region` (one slot: every path in it; binary: sel in slot 0, sel2 in slot 1). */
+    size_t region, slot_bytes;
+    uint32_t in_slot1;      /* binary: the path bound to slot 1, or NAS__NO_PATH */
+    size_t rel_off;         /* op nodes of such paths: offset of the op's tensors inside its slot */
     bool *path_zero;        /* path output is a zero node: contributes nothing */
     nas__op_t **adapt;      /* per path: layout adapter to the mixed layout, or NULL */
     nas__tensor_t **pval;   /* per path: the value summed (path output or adapter output) */
@@ -88,12 +94,16 @@ struct nas__plan {
     char errmsg[NAS_ERRMSG_CAP];
 };
 
+#define NAS__NO_PATH UINT32_MAX
+
 /* Compile steps in memory.c. */
 nas_status_t nas__arena_alloc(nas_context_t *ctx, arena_t *a, size_t bytes);
 void nas__arena_free(nas_context_t *ctx, arena_t *a);
 nas_status_t nas__plan_bind_activations(nas__plan_t *p);
 nas_status_t nas__plan_bind_params(nas__plan_t *p);
 nas_status_t nas__plan_init_params(nas__plan_t *p);
+/* Binary mode: bind path k of mixed node (graph id) v to slot `slot` (0 or 1). */
+void nas__plan_bind_path(nas__plan_t *p, int32_t v, uint32_t k, uint32_t slot);
 
 /* Alignment helper shared by the files. */
 static inline size_t plan_align(size_t x)

@@ -62,12 +62,16 @@ nas_status_t nas__plan_set_labels(nas__plan_t *p, const int32_t *labels)
     return nas__op_loss_set_labels(p->nodes[p->loss_node].op, labels, p->errmsg);
 }
 
-static bool path_active(const nas__plan_t *p, const pnode_t *pn)
+/* Whether a node runs in this step's forward (fwd) or backward: single mode runs the selected path;
+ * binary mode also runs the second sampled path's forward (for its gate gradient), not its backward. */
+static bool path_active(const nas__plan_t *p, const pnode_t *pn, bool fwd)
 {
     if (pn->mixed < 0)
         return true;
     const pnode_t *m = &p->nodes[pn->mixed];
-    return m->mode != NAS__MIXED_SINGLE || (uint32_t)pn->path == m->sel;
+    if (m->mode == NAS__MIXED_WEIGHTED || (uint32_t)pn->path == m->sel)
+        return true;
+    return fwd && m->mode == NAS__MIXED_BINARY && (uint32_t)pn->path == m->sel2;
 }
 
 static void softmax_alphas(nas__plan_t *p)
@@ -90,10 +94,12 @@ static void mixed_forward(nas__plan_t *p, pnode_t *mn, bool train)
 {
     float *dst = nas__tensor_data(mn->val);
     size_t n = nfloats(mn->val);
-    if (mn->mode == NAS__MIXED_SINGLE) {
-        uint32_t k = mn->sel;
+    if (mn->mode != NAS__MIXED_WEIGHTED) {
+        uint32_t k = mn->sel, k2 = mn->sel2;
         if (mn->adapt[k])
             nas__op_forward(mn->adapt[k], train);
+        if (k2 != NAS__NO_PATH && k2 != k && mn->adapt[k2])
+            nas__op_forward(mn->adapt[k2], train);
         if (mn->path_zero[k])
             nas__k_zero(dst, n);
         else
@@ -127,7 +133,7 @@ nas_status_t nas__plan_forward(nas__plan_t *p, bool train)
     softmax_alphas(p);
     for (uint32_t v = 0; v < p->n; v++) {
         pnode_t *pn = &p->nodes[v];
-        if (!path_active(p, pn))
+        if (!path_active(p, pn, true))
             continue;
         if (pn->kind == PK_OP)
             nas__op_forward(pn->op, train);
@@ -175,7 +181,7 @@ static void mixed_backward(nas__plan_t *p, pnode_t *mn)
     size_t n = nfloats(mn->dval);
     const float *w = p->aw + mn->alpha_off;
     float *da = p->dalpha + mn->alpha_off;
-    bool single = mn->mode == NAS__MIXED_SINGLE;
+    bool single = mn->mode != NAS__MIXED_WEIGHTED;
     if (!single) {
         /* d alpha_j = w_j (<g, y_j> - sum_k w_k <g, y_k>) */
         double gk[NAS__GRAPH_MAX_PATHS], s = 0;
@@ -190,6 +196,10 @@ static void mixed_backward(nas__plan_t *p, pnode_t *mn)
          * estimators (GDAS, ProxylessNAS); the other paths' entries stay 0. */
         da[mn->sel] += (float)nas__k_dot(g, nas__tensor_data(mn->pval[mn->sel]), n);
     }
+    /* Binary mode: the second path's gate (0 in the forward) gets <g, y_sel2> too (ProxylessNAS). */
+    uint32_t k2 = mn->sel2;
+    if (mn->mode == NAS__MIXED_BINARY && k2 != NAS__NO_PATH && k2 != mn->sel && !mn->path_zero[k2])
+        da[k2] += (float)nas__k_dot(g, nas__tensor_data(mn->pval[k2]), n);
     for (uint32_t k = 0; k < mn->n_paths; k++) {
         if ((single && k != mn->sel) || !mn->edge_d[k])
             continue;
@@ -223,7 +233,7 @@ nas_status_t nas__plan_backward(nas__plan_t *p)
             nas__k_zero(nas__tensor_data(p->nodes[v].dval), nfloats(p->nodes[v].dval));
     for (int32_t v = (int32_t)p->n - 1; v >= 0; v--) {
         pnode_t *pn = &p->nodes[v];
-        if (!pn->need_grad || !path_active(p, pn))
+        if (!pn->need_grad || !path_active(p, pn, false))
             continue;
         switch (pn->kind) {
         case PK_OP:
@@ -249,7 +259,7 @@ nas_status_t nas__plan_backward(nas__plan_t *p)
     /* Single-path mode: the other paths' parameters got no gradient in this step. */
     for (uint32_t i = 0; i < p->n_params; i++) {
         pparam_t *pp = &p->params_v[i];
-        if (pp->g && !path_active(p, &p->nodes[pp->node]))
+        if (pp->g && !path_active(p, &p->nodes[pp->node], false))
             nas__k_zero(nas__tensor_data(pp->g), nfloats(pp->g));
     }
     nas__dev_wait(p->dev);
@@ -436,7 +446,34 @@ nas_status_t nas__plan_set_path(nas__plan_t *p, uint32_t m, uint32_t path)
 {
     if (!p || m >= p->n_mixed || path >= p->nodes[p->mixed_nodes[m]].n_paths)
         return NAS_E_RANGE;
-    p->nodes[p->mixed_nodes[m]].sel = path;
+    return nas__plan_set_binary_paths(p, m, path, NAS__NO_PATH);
+}
+
+nas_status_t nas__plan_set_binary_paths(nas__plan_t *p, uint32_t m, uint32_t path, uint32_t second)
+{
+    if (!p || m >= p->n_mixed)
+        return NAS_E_RANGE;
+    int32_t v = p->mixed_nodes[m];
+    pnode_t *mn = &p->nodes[v];
+    if (path >= mn->n_paths || (second != NAS__NO_PATH && second >= mn->n_paths))
+        return NAS_E_RANGE;
+    if (second != NAS__NO_PATH && second != path && mn->mode != NAS__MIXED_BINARY)
+        return nas__fail(p->errmsg, NAS_E_STATE, "mixed node %u: a second path needs binary mode", (unsigned)m);
+    if (second == path)
+        second = NAS__NO_PATH;
+    if (mn->mode == NAS__MIXED_BINARY) {
+        /* Every path sits in slot 0 but in_slot1; make that `second` (a few pointer updates). */
+        if (mn->in_slot1 != NAS__NO_PATH && mn->in_slot1 != second) {
+            nas__plan_bind_path(p, v, mn->in_slot1, 0);
+            mn->in_slot1 = NAS__NO_PATH;
+        }
+        if (second != NAS__NO_PATH && mn->in_slot1 != second) {
+            nas__plan_bind_path(p, v, second, 1);
+            mn->in_slot1 = second;
+        }
+    }
+    mn->sel = path;
+    mn->sel2 = second;
     return NAS_OK;
 }
 
