@@ -231,6 +231,8 @@ static nas_status_t create_mixed(nas__plan_t *p, const nas__graph_t *g, int32_t 
     nas_status_t st = new_like(p, ref, &pn->val);
     if (st != NAS_OK)
         return st;
+    if (pn->mode == NAS__MIXED_BINARY && (st = new_like(p, ref, &pn->probe)) != NAS_OK)
+        return st;
     pn->own_val = true;
     if (gn->alpha_of != v) {
         pn->alpha_off = p->nodes[gn->alpha_of].alpha_off; /* shared architecture weights */

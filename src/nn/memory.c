@@ -82,9 +82,31 @@ static size_t op_bytes(nas__op_t *op)
     return b;
 }
 
+/* Whether every binary node's paths run right before it with no other mixed node's path in between,
+ * so that the forward-only paths can all share one region (see plan.h). */
+static bool probes_can_share(const nas__plan_t *p)
+{
+    for (uint32_t v = 0; v < p->n; v++) {
+        if (p->nodes[v].kind != PK_MIXED || p->nodes[v].mode != NAS__MIXED_BINARY)
+            continue;
+        uint32_t lo = v;
+        for (uint32_t u = 0; u < v; u++)
+            if (p->nodes[u].mixed == (int32_t)v) {
+                lo = u;
+                break;
+            }
+        for (uint32_t u = lo; u < v; u++)
+            if (p->nodes[u].mixed >= 0 && p->nodes[u].mixed != (int32_t)v)
+                return false;
+    }
+    return true;
+}
+
 /* Offsets of the slotted ops inside their path and the slot sizes; the regions follow `off`. */
 static size_t place_slots(nas__plan_t *p, size_t off)
 {
+    p->probe_shared = probes_can_share(p);
+    p->probe_bytes = 0;
     for (uint32_t v = 0; v < p->n; v++) {
         pnode_t *mn = &p->nodes[v];
         if (mn->kind != PK_MIXED || mn->mode == NAS__MIXED_WEIGHTED)
@@ -101,15 +123,20 @@ static size_t place_slots(nas__plan_t *p, size_t off)
         mn->region = off;
         mn->slot_bytes = mx;
         mn->in_slot1 = NAS__NO_PATH;
-        off += mx * (mn->mode == NAS__MIXED_BINARY ? 2u : 1u);
+        bool own_second = mn->mode == NAS__MIXED_BINARY && !p->probe_shared;
+        off += mx * (own_second ? 2u : 1u);
+        if (mn->mode == NAS__MIXED_BINARY && mx > p->probe_bytes)
+            p->probe_bytes = mx;
     }
-    return off;
+    p->probe_region = off;
+    return p->probe_shared ? off + p->probe_bytes : off;
 }
 
 void nas__plan_bind_path(nas__plan_t *p, int32_t v, uint32_t k, uint32_t slot)
 {
     pnode_t *mn = &p->nodes[v];
-    arena_t a = { NULL, (float *)((char *)p->act.base + mn->region + slot * mn->slot_bytes), 0 };
+    size_t at = slot == 0 ? mn->region : p->probe_shared ? p->probe_region : mn->region + mn->slot_bytes;
+    arena_t a = { NULL, (float *)((char *)p->act.base + at), 0 };
     for (uint32_t u = 0; u < p->n; u++) {
         pnode_t *pn = &p->nodes[u];
         if (pn->mixed != v || (uint32_t)pn->path != k || !in_slot(p, pn))

@@ -36,6 +36,7 @@ typedef struct pnode {
      * at act offset `region` (one slot: every path in it; binary: sel in slot 0, sel2 in slot 1). */
     size_t region, slot_bytes;
     uint32_t in_slot1;      /* binary: the path bound to slot 1, or NAS__NO_PATH */
+    nas__tensor_t *probe;   /* binary with a shared probe region: sel2's output, kept for backward (owned) */
     size_t rel_off;         /* op nodes of such paths: offset of the op's tensors inside its slot */
     bool *path_zero;        /* path output is a zero node: contributes nothing */
     nas__op_t **adapt;      /* per path: layout adapter to the mixed layout, or NULL */
@@ -91,6 +92,12 @@ struct nas__plan {
     bool fwd_train_done, out_grad_set;
     uint64_t prims0;
     uint32_t fused, step_reorders, input_reorders, weight_reorders, n_ops;
+    /* Binary mode: the second (forward-only) paths of all mixed nodes run in one shared region at act
+     * offset probe_region (their intermediates die once the mixed node has copied the output into its
+     * `probe`), when every such path runs right before its mixed node (probe_shared); else each binary
+     * node has a second slot of its own. */
+    bool probe_shared;
+    size_t probe_region, probe_bytes;
     char errmsg[NAS_ERRMSG_CAP];
 };
 

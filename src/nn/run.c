@@ -104,6 +104,9 @@ static void mixed_forward(nas__plan_t *p, pnode_t *mn, bool train)
             nas__k_zero(dst, n);
         else
             nas__k_copy(dst, nas__tensor_data(mn->pval[k]), n);
+        /* the forward-only path's output outlives its shared region (plan.h) */
+        if (mn->probe && k2 != NAS__NO_PATH && k2 != k && !mn->path_zero[k2])
+            nas__k_copy(nas__tensor_data(mn->probe), nas__tensor_data(mn->pval[k2]), n);
         return;
     }
     const float *w = p->aw + mn->alpha_off;
@@ -199,7 +202,7 @@ static void mixed_backward(nas__plan_t *p, pnode_t *mn)
     /* Binary mode: the second path's gate (0 in the forward) gets <g, y_sel2> too (ProxylessNAS). */
     uint32_t k2 = mn->sel2;
     if (mn->mode == NAS__MIXED_BINARY && k2 != NAS__NO_PATH && k2 != mn->sel && !mn->path_zero[k2])
-        da[k2] += (float)nas__k_dot(g, nas__tensor_data(mn->pval[k2]), n);
+        da[k2] += (float)nas__k_dot(g, nas__tensor_data(mn->probe ? mn->probe : mn->pval[k2]), n);
     for (uint32_t k = 0; k < mn->n_paths; k++) {
         if ((single && k != mn->sel) || !mn->edge_d[k])
             continue;

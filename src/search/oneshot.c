@@ -450,7 +450,7 @@ static nas_status_t arch_step(driver_t *d, double *loss, double *correct)
     ac.sched = NAS__LR_CONST;
     nas__optim_step(&ac, d->arch_steps++, nas__plan_alphas(os->plan, NULL), d->grad, d->am, d->av, os->n_alpha,
                     os->n_alpha);
-    return NAS_OK;
+    return cfg->arch_update_end ? cfg->arch_update_end(os, cfg->user) : NAS_OK;
 }
 
 static nas_status_t weight_step(driver_t *d, double *loss, double *correct)

@@ -65,6 +65,9 @@ typedef struct nas__oneshot_cfg {
     /* Strategies without per-batch architecture steps (SPOS, FairNAS, ENAS): true skips them (no
      * validation batch is read in the loop; the validation val_loss/val_acc of the log stay NaN). */
     bool no_arch_step;
+    /* After each architecture step's optimizer update (e.g. ProxylessNAS's rescaling of the two
+     * updated alphas so that the other paths keep their probabilities). */
+    nas_status_t (*arch_update_end)(nas__oneshot_t *os, void *user);
     /* Replaces the default weight step (sample hook, then one SGD step on os->xt/os->yt) when set: e.g.
      * FairNAS's several paths per step. Add the step's mean loss to *loss and its correct count (per
      * batch, as nas__plan_correct) to *correct. */
