@@ -113,8 +113,12 @@ static char *search(const char *yaml, const char *const (*kv)[2], size_t n, capt
     nas_evaluator_t *ev = NULL;
     if (nas_evaluator_create(&ev, s, "train", ep) != NAS_OK)
         fail_msg("train evaluator: %s", nas_context_errmsg(ctx));
-    char path[600];
-    snprintf(path, sizeof path, "%s/px-alphas.json", tu_tmpdir());
+    /* the alphas file where the parameter says; derived.yaml next to the run's journal by default */
+    char dir[300], path[600], journal[600], derived[600];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    snprintf(path, sizeof path, "%s/px-alphas.json", dir);
+    snprintf(journal, sizeof journal, "%s/px-journal.jsonl", dir);
+    snprintf(derived, sizeof derived, "%s/derived.yaml", dir);
     nas_params_t *sp = params_of(ctx, kv, n);
     assert_int_equal(nas_params_set(sp, "alphas_path", path), NAS_OK);
     nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
@@ -126,6 +130,7 @@ static char *search(const char *yaml, const char *const (*kv)[2], size_t n, capt
     ro.max_trials = 1;
     ro.progress = on_progress;
     ro.progress_user_data = cap;
+    ro.journal_path = journal;
     nas_run_t *run = NULL;
     assert_int_equal(nas_run_create(&run, se, ev, &ro), NAS_OK);
     nas_status_t st = nas_run_execute(run);
@@ -143,8 +148,18 @@ static char *search(const char *yaml, const char *const (*kv)[2], size_t n, capt
     assert_int_equal(nas_arch_from_string(a, arch), NAS_OK);
     nas_arch_destroy(a);
     size_t len = 0;
+    char *yaml_text = tu_read_file(derived, &len), want[1024];
+    assert_non_null(yaml_text);
+    snprintf(want, sizeof want, "arch: \"%s\"\n", arch);
+    if (!strstr(yaml_text, want) || !strstr(yaml_text, "strategy: \"proxyless\"") || !strstr(yaml_text, "choices:\n"))
+        fail_msg("derived.yaml does not name the retrained arch %s:\n%s", arch, yaml_text);
+    free(yaml_text);
     char *text = tu_read_file(path, &len);
     assert_non_null(text);
+    remove(path);
+    remove(journal);
+    remove(derived);
+    remove(dir);
     assert_non_null(strstr(text, "\"strategy\":\"proxyless\""));
     nas_run_destroy(run);
     nas_searcher_destroy(se);
@@ -189,9 +204,9 @@ static void test_cell_search(void **unused)
 static void test_latency_term(void **unused)
 {
     (void)unused;
-    char cache[600];
-    snprintf(cache, sizeof cache, "%s/px-latency.lut", tu_tmpdir());
-    remove(cache);
+    char dir[300], cache[600];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    snprintf(cache, sizeof cache, "%s/px-latency.lut", dir);
     const char *const kv[][2] = { { "epochs", "3" },           { "warmup_epochs", "0" },
                                   { "arch_lr", "0.1" },        { "target_latency_ms", "0.01" },
                                   { "latency_loss", "add" },   { "lambda", "1" },
@@ -222,6 +237,8 @@ static void test_latency_term(void **unused)
     free(search(CHAIN_YAML, kv2, 4, &cap2));
     assert_int_equal(cap2.tables_built, 0);
     assert_int_equal(cap2.tables_loaded, 1);
+    remove(cache);
+    remove(dir);
 }
 
 static void test_refusals(void **unused)

@@ -642,3 +642,8 @@ nas_status_t nas_run_write_summary(const nas_run_t *crun, const char *path)
     nas__sb_free(&sb);
     return st;
 }
+
+const char *nas__run_journal_path(const nas_run_t *run)
+{
+    return run && run->has_journal ? run->o.journal_path : NULL;
+}

@@ -31,6 +31,8 @@ typedef struct driver {
     uint32_t logged;             /* entries of hist and log filled */
     int64_t arch_steps;
     nas_arch_t *arch;
+    /* Output files: the cfg's, else next to the run's journal (alphas.json, derived.yaml), else none. */
+    char alphas_path[1024], derived_path[1024];
 } driver_t;
 
 /* ---------------------------------------------------------------------- */
@@ -383,12 +385,12 @@ static nas_status_t log_epoch(driver_t *d, const epoch_log_t *stats)
              cfg->name, (unsigned)e, (unsigned)cfg->epochs, stats->train_loss, stats->train_acc, stats->val_loss,
              stats->val_acc, buf);
     nas_run_report(d->run, what);
-    if (!cfg->alphas_path)
+    if (!d->alphas_path[0])
         return NAS_OK;
     nas__sb_t sb;
     nas__sb_init(&sb, os->ctx);
     write_json(d, &sb);
-    st = sb.failed ? NAS_E_NOMEM : nas__write_file_atomic(os->ctx, cfg->alphas_path, sb.data, sb.len, err);
+    st = sb.failed ? NAS_E_NOMEM : nas__write_file_atomic(os->ctx, d->alphas_path, sb.data, sb.len, err);
     nas__sb_free(&sb);
     return st == NAS_OK ? NAS_OK : fail(d, st, "writing the architecture weights", err);
 }
@@ -514,6 +516,69 @@ static nas_status_t run_epoch(driver_t *d, uint32_t e, bool *stopped)
     return log_epoch(d, &s);
 }
 
+/* cfg's output paths, or alphas.json and derived.yaml in the folder of the run's journal. */
+static void output_paths(driver_t *d)
+{
+    const nas__oneshot_cfg_t *cfg = d->os.cfg;
+    const char *journal = nas__run_journal_path(d->run), *slash = journal ? strrchr(journal, '/') : NULL;
+    int dir = journal ? (slash ? (int)(slash - journal) : -1) : -2;
+    const char *paths[2] = { cfg->alphas_path, cfg->derived_path }, *names[2] = { "alphas.json", "derived.yaml" };
+    char *out[2] = { d->alphas_path, d->derived_path };
+    for (int i = 0; i < 2; i++) {
+        if (paths[i])
+            snprintf(out[i], sizeof d->alphas_path, "%s", paths[i]);
+        else if (dir == -1)
+            snprintf(out[i], sizeof d->alphas_path, "%s", names[i]);
+        else if (dir >= 0)
+            snprintf(out[i], sizeof d->alphas_path, "%.*s/%s", dir, journal, names[i]);
+        else
+            out[i][0] = '\0';
+    }
+}
+
+/* The derived architecture as YAML at d->derived_path (atomically). */
+static nas_status_t write_derived(driver_t *d)
+{
+    nas__oneshot_t *os = &d->os;
+    const nas_space_t *space = nas_searcher_space(os->self);
+    char buf[4096], err[NAS_ERRMSG_CAP] = "";
+    size_t len = 0;
+    nas_status_t st = nas_arch_to_string(d->arch, 0, buf, sizeof buf, &len);
+    if (st != NAS_OK)
+        return fail(d, st, "writing the derived architecture", "cannot format it");
+    nas__sb_t sb;
+    nas__sb_init(&sb, os->ctx);
+    nas__sb_puts(&sb, "# The architecture a one-shot search derived (libnas); `arch` is its canonical string.\nspace: ");
+    nas__sb_json_str(&sb, nas_space_name(space));
+    nas__sb_puts(&sb, "\nstrategy: ");
+    nas__sb_json_str(&sb, os->cfg->name);
+    nas__sb_puts(&sb, "\narch: ");
+    nas__sb_json_str(&sb, buf);
+    nas__sb_puts(&sb, "\nchoices:\n");
+    for (uint32_t dim = 0; dim < nas_space_num_arch_dims(space); dim++) {
+        nas_dim_info_t di = { sizeof di, NULL, 0, 0, 0, 0.0, 0.0, false, -1, 0 };
+        uint32_t c = 0;
+        bool active = true;
+        const char *label = NULL;
+        if (nas_space_dim_info(space, dim, &di) != NAS_OK || nas_arch_get(d->arch, dim, &c) != NAS_OK ||
+            nas_arch_is_active(d->arch, dim, &active) != NAS_OK)
+            continue;
+        nas__sb_puts(&sb, "  ");
+        nas__sb_json_str(&sb, di.name);
+        nas__sb_puts(&sb, ": ");
+        if (!active)
+            nas__sb_puts(&sb, "null   # inactive");
+        else if (nas_space_dim_label(space, dim, c, &label) == NAS_OK && label)
+            nas__sb_json_str(&sb, label);
+        else
+            nas__sb_printf(&sb, "%u", (unsigned)c);
+        nas__sb_putc(&sb, '\n');
+    }
+    st = sb.failed ? NAS_E_NOMEM : nas__write_file_atomic(os->ctx, d->derived_path, sb.data, sb.len, err);
+    nas__sb_free(&sb);
+    return st == NAS_OK ? NAS_OK : fail(d, st, "writing the derived architecture", err);
+}
+
 nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__oneshot_cfg_t *cfg)
 {
     driver_t d;
@@ -523,6 +588,7 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
     d.os.cfg = cfg;
     d.run = run;
     d.os.run = run;
+    output_paths(&d);
     nas_status_t st = setup(&d, nas_run_evaluator(run));
     if (st == NAS_OK) {
         epoch_log_t init = { NAN, NAN, NAN, NAN, d.os.tau, NULL };
@@ -533,6 +599,8 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
         st = run_epoch(&d, e, &stopped);
     if (st == NAS_OK && cfg->derive && (st = cfg->derive(&d.os, cfg->user, d.arch)) != NAS_OK && !d.os.errmsg[0])
         nas__fail(d.os.errmsg, st, "%s: deriving the architecture", cfg->name);
+    if (st == NAS_OK && d.derived_path[0])
+        st = write_derived(&d);
     if (st == NAS_OK && (st = nas_run_evaluate_arch(run, d.arch, cfg->retrain_epochs, NULL)) != NAS_OK)
         nas__fail(d.os.errmsg, st, "%s: retraining the derived architecture: %s", cfg->name, nas_run_errmsg(run));
     if (st != NAS_OK)
@@ -612,19 +680,38 @@ nas_status_t nas__oneshot_params(nas_searcher_t *self, const nas_params_t *param
         nas_searcher_set_errmsg(self, nas_params_errmsg(params));
         return st;
     }
-    const char *path = NULL;
-    st = nas_params_get_string(params, "alphas_path", &path);
-    if (st == NAS_E_NOT_FOUND)
-        return NAS_OK;
-    if (st != NAS_OK) {
-        nas_searcher_set_errmsg(self, nas_params_errmsg(params));
-        return st;
+    const char *paths[2] = { NULL, NULL };
+    static const char *const keys[2] = { "alphas_path", "derived_path" };
+    size_t len = 0;
+    for (int i = 0; i < 2; i++) {
+        st = nas_params_get_string(params, keys[i], &paths[i]);
+        if (st == NAS_E_NOT_FOUND) {
+            paths[i] = NULL;
+            continue;
+        }
+        if (st != NAS_OK) {
+            nas_searcher_set_errmsg(self, nas_params_errmsg(params));
+            return st;
+        }
+        if (!paths[i][0])
+            return bad_param(self, keys[i], "empty path");
+        len += strlen(paths[i]) + 1;
     }
-    if (!path[0])
-        return bad_param(self, "alphas_path", "empty path");
-    if (!(*alphas_path = nas__strdup(nas_searcher_context(self), path)))
+    cfg->alphas_path = cfg->derived_path = NULL;
+    if (len == 0)
+        return NAS_OK;
+    char *block = nas__malloc(nas_searcher_context(self), len);
+    if (!block)
         return NAS_E_NOMEM;
-    cfg->alphas_path = *alphas_path;
+    *alphas_path = block;
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i])
+            continue;
+        size_t n = strlen(paths[i]) + 1;
+        memcpy(block, paths[i], n);
+        *(i == 0 ? &cfg->alphas_path : &cfg->derived_path) = block;
+        block += n;
+    }
     return NAS_OK;
 }
 

@@ -9,6 +9,8 @@
 /* Searchers (src/search/searcher.c)                                       */
 
 /* Effective seed of the searcher's random stream (opts.seed, or the context's when that was 0). */
+/* The run's journal path (src/run/run.c), or NULL when it keeps none. */
+const char *nas__run_journal_path(const nas_run_t *run);
 uint64_t nas__searcher_seed(const nas_searcher_t *s);
 
 /*
