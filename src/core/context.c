@@ -38,6 +38,8 @@ static nas_status_t register_builtins(nas_context_t *ctx)
         return st;
     if ((st = nas__register_proxyless(ctx)) != NAS_OK)
         return st;
+    if ((st = nas__register_enas(ctx)) != NAS_OK)
+        return st;
     if ((st = nas__register_table(ctx)) != NAS_OK)
         return st;
     return nas__register_train(ctx);

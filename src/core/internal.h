@@ -163,6 +163,7 @@ nas_status_t nas__register_hyperband(nas_context_t *ctx);   /* successive halvin
 nas_status_t nas__register_darts(nas_context_t *ctx);       /* DARTS, GDAS (one-shot, run hook) */
 nas_status_t nas__register_gdas(nas_context_t *ctx);
 nas_status_t nas__register_proxyless(nas_context_t *ctx);
+nas_status_t nas__register_enas(nas_context_t *ctx);
 nas_status_t nas__register_table(nas_context_t *ctx);
 nas_status_t nas__register_train(nas_context_t *ctx);
 

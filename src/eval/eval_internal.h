@@ -21,4 +21,10 @@ typedef struct nas__train_setup {
  * (NAS_ERRMSG_CAP bytes). The data sets stay valid while the evaluator lives. */
 nas_status_t nas__train_setup(const nas_evaluator_t *ev, nas__train_setup_t *out, char *errbuf);
 
+/* Fine-tuning: the next trial of the "train" evaluator `ev` starts from `state` (n floats in
+ * nas__plan_export's layout for the trial's network; allocated with the context's allocator; taken
+ * over, also on failure) instead of fresh weights; a trial whose network has another state size fails
+ * with a message. NAS_E_UNSUPPORTED for other evaluators (message in errbuf). */
+nas_status_t nas__train_inherit(nas_evaluator_t *ev, float *state, int64_t n, char *errbuf);
+
 #endif /* NAS_EVAL_INTERNAL_H */

@@ -50,6 +50,8 @@ typedef struct trainev {
     bool latency;
     uint32_t latency_runs, eval_batch;
     int32_t hp[HP_COUNT];                /* decision index or -1 */
+    float *inherit;                      /* initial weights of the next trial (nas__train_inherit), or NULL */
+    int64_t inherit_n;
 } trainev_t;
 
 static void trainev_destroy(void *state)
@@ -60,6 +62,7 @@ static void trainev_destroy(void *state)
     nas_dataset_destroy(t->train);
     nas_dataset_destroy(t->val);
     nas_dataset_destroy(t->test);
+    nas__free(t->ctx, t->inherit);
     nas__free(t->ctx, t);
 }
 
@@ -501,6 +504,22 @@ static nas_status_t trainev_evaluate(nas_evaluator_t *self, void *state, const n
     if ((st = nas_model_create(&m, cand->arch, &mo)) != NAS_OK)
         return trial_failed(res, st, nas_context_errmsg(t->ctx), t0);
     o.seed = mo.seed;
+    if (t->inherit) { /* fine-tuning: the weights a one-shot search handed over, for this trial only */
+        bool fits = t->inherit_n == m->state_n;
+        if (fits) {
+            memcpy(m->state, t->inherit, (size_t)m->state_n * sizeof *m->state);
+            m->version++;
+        }
+        nas__free(t->ctx, t->inherit);
+        t->inherit = NULL;
+        if (!fits) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "inherited weights: %lld values for a network of %lld",
+                     (long long)t->inherit_n, (long long)m->state_n);
+            nas_model_destroy(m);
+            return trial_failed(res, NAS_E_INVAL, msg, t0);
+        }
+    }
     nas_train_result_t tr = { .struct_size = sizeof tr };
     st = nas_model_train(m, t->train, &o, &tr);
     if (st == NAS_OK)
@@ -549,5 +568,20 @@ nas_status_t nas__train_setup(const nas_evaluator_t *ev, nas__train_setup_t *out
     out->topts = t->topts;
     out->mopts = t->mopts;
     out->epochs = t->epochs;
+    return NAS_OK;
+}
+
+nas_status_t nas__train_inherit(nas_evaluator_t *ev, float *state, int64_t n, char *errbuf)
+{
+    nas__train_setup_t ts;
+    nas_status_t st = nas__train_setup(ev, &ts, errbuf);
+    if (st != NAS_OK) {
+        nas__free(nas__evaluator_context(ev), state);
+        return st;
+    }
+    trainev_t *t = nas__evaluator_state(ev);
+    nas__free(t->ctx, t->inherit);
+    t->inherit = state;
+    t->inherit_n = n;
     return NAS_OK;
 }

@@ -261,6 +261,18 @@ static int32_t emit_cell(bld_t *b, const cellnet_t *cn, uint32_t t, bool reduce,
     int32_t val[MAXN];
     for (uint32_t i = 0; i < MAXN; i++)
         val[i] = -1;
+    /* The used inputs' preprocessing first, in input order: a discrete network and the supernet then
+     * order their parameters alike (fine-tuning from a supernet, nas__plan_export_paths). */
+    for (uint32_t in = 0; in < cn->n_in; in++)
+        for (uint32_t q = 0; q < ne; q++) {
+            const edge_t *ed = &e[q];
+            if (ed->from == in && nonzero[ed->to] && live[ed->to] &&
+                !(ed->op >= 0 && b->ops[ed->op].kind == NAS__OP_NONE)) {
+                if (cell_input(b, &r, in) < 0)
+                    return -1;
+                break;
+            }
+        }
     uint32_t q = 0;
     for (uint32_t i = cn->n_in; i < cn->total; i++) {
         int32_t terms[MAXN];
@@ -335,6 +347,8 @@ static nas_status_t cellnet_init(bld_t *b, cellnet_t *cn, char *err)
             return nas__fail(err, NAS_E_SPEC, "unknown cell op '%s'", c->ops[p]);
     if (b->o.pool_bn == NAS__POOL_BN_AUTO)
         b->pool_bn = !b->choice && cn->darts;
+    if (b->map)
+        b->map->pool_bn = b->pool_bn;
     return NAS_OK;
 }
 
@@ -344,6 +358,20 @@ static int32_t scale_cells(const bld_t *b, int32_t c)
         return c;
     double v = nearbyint(c * b->o.channel_scale);
     return v < 1.0 ? 1 : v > NAS__GRAPH_MAX_DIM + 1.0 ? NAS__GRAPH_MAX_DIM + 1 : (int32_t)v;
+}
+
+/* Supernet maps keep every cell's output: discrete networks build every cell, used or not. */
+static bool record_cell_out(bld_t *b, int32_t y)
+{
+    nas__supernet_map_t *m = b->map;
+    int32_t *o = nas__realloc(m->ctx, m->cell_out, (m->num_cells + 1) * sizeof *o);
+    if (!o) {
+        b->st = NAS_E_NOMEM;
+        return false;
+    }
+    m->cell_out = o;
+    o[m->num_cells++] = y;
+    return true;
 }
 
 static nas_status_t build_cells(bld_t *b, char *err)
@@ -373,6 +401,8 @@ static nas_status_t build_cells(bld_t *b, char *err)
             else
                 y = emit_cell(b, &cn, red ? (uint32_t)cn.t_reduce : cn.t_normal, red, hist, c, cell++);
             if (y < 0)
+                break;
+            if (b->map && !record_cell_out(b, y))
                 break;
             memmove(hist, hist + 1, (cn.n_in - 1) * sizeof *hist);
             hist[cn.n_in - 1] = y;
@@ -564,6 +594,7 @@ void nas__supernet_map_destroy(nas__supernet_map_t *map)
     if (!map)
         return;
     nas__free(map->ctx, map->mixed);
+    nas__free(map->ctx, map->cell_out);
     nas__free(map->ctx, map);
 }
 

@@ -142,6 +142,10 @@ typedef struct nas__supernet_map {
     uint32_t num_mixed;
     nas__mixed_map_t *mixed; /* num_mixed entries in graph order: entry m is mixed index m */
     uint32_t total_paths;    /* sum of n_paths: the length of a per-path weight array */
+    bool pool_bn;            /* the pooling paths end in a BN that discrete networks do not have */
+    int32_t *cell_out;       /* cell networks: every cell's output node (discrete networks build each
+                              * cell even when no later cell uses it); num_cells entries */
+    uint32_t num_cells;
 } nas__supernet_map_t;
 
 /* The supernet of a built space (see the top of this file); `mode` is every mixed node's mode. */

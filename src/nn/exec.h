@@ -122,6 +122,20 @@ nas_status_t nas__plan_copy_state(nas__plan_t *dst, nas__plan_t *src);
  * training forwards (no backward) gives the running statistics the plain average of K batches. */
 void nas__plan_set_bn_momentum(nas__plan_t *p, float momentum);
 
+/*
+ * The state (nas__plan_export's layout) of the network the supernet runs with `paths` (one per mixed
+ * node): the parameters and BN statistics of nodes outside mixed nodes and on the chosen paths, in
+ * graph order, so that it imports into the discrete network of the architecture (nas__build_graph)
+ * to fine-tune with inherited weights. Like the discrete builder, it drops nodes that compute zeros
+ * (none ops in front of them everywhere) and nodes that reach neither the output nor one of the
+ * `n_keep` nodes `keep` (which discrete networks always build: cell outputs, nas__supernet_map_t)
+ * but through none ops. skip_pool_bn drops BN nodes right after a pooling node on a path
+ * (supernet-only BN: nas__supernet_map_t.pool_bn). dst NULL: only *n, the count; else cap floats.
+ * NAS_E_RANGE for a bad path or a too small cap.
+ */
+nas_status_t nas__plan_export_paths(nas__plan_t *p, const uint32_t *paths, bool skip_pool_bn, const int32_t *keep,
+                                    uint32_t n_keep, float *dst, int64_t cap, int64_t *n);
+
 /* Mixed nodes, numbered in graph order. */
 uint32_t nas__plan_num_mixed(const nas__plan_t *p);
 uint32_t nas__plan_mixed_paths(const nas__plan_t *p, uint32_t m);

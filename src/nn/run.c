@@ -511,3 +511,100 @@ void nas__plan_set_bn_momentum(nas__plan_t *p, float momentum)
         if (p->nodes[v].op && p->nodes[v].gkind == NAS__NODE_BN)
             nas__op_bn_set_momentum(p->nodes[v].op, momentum);
 }
+
+/* Which nodes the network of `paths` keeps (see nas__plan_export_paths): the discrete builder drops
+ * nodes that compute zeros (none ops everywhere in front of them) and nodes that reach the output only
+ * through none ops, so the export does too: nonzero forward, live backward from the output. */
+static uint8_t *kept_nodes(nas__plan_t *p, const uint32_t *paths, bool skip_pool_bn, const int32_t *seeds,
+                           uint32_t n_seeds)
+{
+    uint8_t *nz = nas__calloc(p->ctx, 2 * (size_t)p->n + 1, 1), *live = nz ? nz + p->n : NULL;
+    if (!nz)
+        return NULL;
+    int32_t *sel = nas__calloc(p->ctx, p->n + 1, sizeof *sel);
+    if (!sel) {
+        nas__free(p->ctx, nz);
+        return NULL;
+    }
+    for (uint32_t m = 0; m < p->n_mixed; m++)
+        sel[p->mixed_nodes[m]] = (int32_t)paths[m];
+    for (uint32_t v = 0; v < p->n; v++) {
+        const pnode_t *pn = &p->nodes[v];
+        bool on = pn->mixed < 0 || (uint32_t)pn->path == (uint32_t)sel[pn->mixed];
+        if (!on || pn->gkind == NAS__NODE_ZERO)
+            continue;
+        if (pn->kind == PK_INPUT)
+            nz[v] = 1;
+        else if (pn->kind == PK_MIXED)
+            nz[v] = nz[pn->edge_src[sel[v]]];
+        else
+            for (uint32_t i = 0; i < pn->n_edge; i++)
+                nz[v] |= nz[pn->edge_src[i]];
+    }
+    if (p->output >= 0)
+        live[p->output] = 1;
+    if (p->loss_node >= 0)
+        live[p->loss_node] = 1;
+    for (uint32_t i = 0; i < n_seeds; i++)
+        if (seeds[i] >= 0 && (uint32_t)seeds[i] < p->n)
+            live[seeds[i]] = 1;
+    for (uint32_t v = p->n; v-- > 0;) {
+        const pnode_t *pn = &p->nodes[v];
+        if (!live[v] || !nz[v])
+            continue;
+        for (uint32_t i = 0; i < pn->n_edge; i++)
+            if (pn->kind != PK_MIXED || (int32_t)i == sel[v])
+                live[pn->edge_src[i]] = 1;
+    }
+    for (uint32_t v = 0; v < p->n; v++) {
+        const pnode_t *pn = &p->nodes[v];
+        nz[v] = nz[v] && live[v];
+        if (nz[v] && skip_pool_bn && pn->mixed >= 0 && pn->gkind == NAS__NODE_BN && pn->n_edge == 1) {
+            nas__node_kind_t k = p->nodes[pn->edge_src[0]].gkind;
+            nz[v] = k != NAS__NODE_MAXPOOL && k != NAS__NODE_AVGPOOL;
+        }
+    }
+    nas__free(p->ctx, sel);
+    return nz;
+}
+
+nas_status_t nas__plan_export_paths(nas__plan_t *p, const uint32_t *paths, bool skip_pool_bn, const int32_t *seeds,
+                                    uint32_t n_seeds, float *dst, int64_t cap, int64_t *n)
+{
+    if (!p || !paths || !n)
+        return NAS_E_INVAL;
+    for (uint32_t m = 0; m < p->n_mixed; m++)
+        if (paths[m] >= p->nodes[p->mixed_nodes[m]].n_paths)
+            return nas__fail(p->errmsg, NAS_E_RANGE, "mixed node %u has no path %u", (unsigned)m, (unsigned)paths[m]);
+    uint8_t *keep = kept_nodes(p, paths, skip_pool_bn, seeds, n_seeds);
+    if (!keep)
+        return nas__fail(p->errmsg, NAS_E_NOMEM, "out of memory exporting a state");
+    nas_status_t st = NAS_OK;
+    int64_t off = 0;
+    for (uint32_t j = 0; j < p->n_params && st == NAS_OK; j++) {
+        pparam_t *pp = &p->params_v[graph_order(p, j)];
+        if (!keep[pp->node])
+            continue;
+        if (dst && off + pp->info.elems > cap)
+            st = nas__fail(p->errmsg, NAS_E_RANGE, "export: %lld floats do not hold the state", (long long)cap);
+        else if (dst)
+            st = nas__tensor_read_plain(pp->t, dst + off, p->errmsg);
+        off += pp->info.elems;
+    }
+    for (uint32_t v = 0; v < p->n && st == NAS_OK; v++) {
+        if (!p->nodes[v].op || !keep[v])
+            continue;
+        for (uint32_t i = 0; i < nas__op_num_stats(p->nodes[v].op) && st == NAS_OK; i++) {
+            nas__tensor_t *t = nas__op_stat(p->nodes[v].op, i);
+            int64_t e = (int64_t)nas__tensor_elems(t);
+            if (dst && off + e > cap)
+                st = nas__fail(p->errmsg, NAS_E_RANGE, "export: %lld floats do not hold the state", (long long)cap);
+            else if (dst)
+                memcpy(dst + off, nas__tensor_data(t), (size_t)e * sizeof(float));
+            off += e;
+        }
+    }
+    nas__free(p->ctx, keep);
+    *n = off;
+    return st;
+}

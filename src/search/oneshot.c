@@ -516,6 +516,30 @@ static nas_status_t run_epoch(driver_t *d, uint32_t e, bool *stopped)
     return log_epoch(d, &s);
 }
 
+/* Hand the supernet's weights on the derived paths to the train evaluator for the retrain. */
+static nas_status_t inherit(driver_t *d)
+{
+    nas__oneshot_t *os = &d->os;
+    char err[NAS_ERRMSG_CAP] = "";
+    int64_t n = 0;
+    nas_status_t st = nas__supernet_paths(os->map, d->arch, d->paths, err);
+    if (st != NAS_OK)
+        return fail(d, st, "fine-tuning", err);
+    if ((st = nas__plan_export_paths(os->plan, d->paths, os->map->pool_bn, os->map->cell_out,
+                                           os->map->num_cells, NULL, 0, &n)) != NAS_OK)
+        return fail(d, st, "fine-tuning", nas__plan_errmsg(os->plan));
+    float *state = nas__malloc(os->ctx, (size_t)(n ? n : 1) * sizeof *state);
+    if (!state)
+        return fail(d, NAS_E_NOMEM, "fine-tuning", "out of memory");
+    if ((st = nas__plan_export_paths(os->plan, d->paths, os->map->pool_bn, os->map->cell_out,
+                                           os->map->num_cells, state, n, &n)) != NAS_OK) {
+        nas__free(os->ctx, state);
+        return fail(d, st, "fine-tuning", nas__plan_errmsg(os->plan));
+    }
+    st = nas__train_inherit(nas_run_evaluator(d->run), state, n, err);
+    return st == NAS_OK ? NAS_OK : fail(d, st, "fine-tuning", err);
+}
+
 /* cfg's output paths, or alphas.json and derived.yaml in the folder of the run's journal. */
 static void output_paths(driver_t *d)
 {
@@ -601,6 +625,8 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
         nas__fail(d.os.errmsg, st, "%s: deriving the architecture", cfg->name);
     if (st == NAS_OK && d.derived_path[0])
         st = write_derived(&d);
+    if (st == NAS_OK && cfg->finetune)
+        st = inherit(&d);
     if (st == NAS_OK && (st = nas_run_evaluate_arch(run, d.arch, cfg->retrain_epochs, NULL)) != NAS_OK)
         nas__fail(d.os.errmsg, st, "%s: retraining the derived architecture: %s", cfg->name, nas_run_errmsg(run));
     if (st != NAS_OK)
@@ -676,7 +702,8 @@ nas_status_t nas__oneshot_params(nas_searcher_t *self, const nas_params_t *param
     cfg->epochs = (uint32_t)epochs;
     cfg->batch_size = (uint32_t)batch;
     cfg->max_skip = max_skip < 0 ? UINT32_MAX : (uint32_t)max_skip;
-    if ((st = nas_params_get_bool(params, "keep_none", cfg->keep_none, &cfg->keep_none)) != NAS_OK) {
+    if ((st = nas_params_get_bool(params, "keep_none", cfg->keep_none, &cfg->keep_none)) != NAS_OK ||
+        (st = nas_params_get_bool(params, "finetune", cfg->finetune, &cfg->finetune)) != NAS_OK) {
         nas_searcher_set_errmsg(self, nas_params_errmsg(params));
         return st;
     }

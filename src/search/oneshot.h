@@ -53,6 +53,8 @@ typedef struct nas__oneshot_cfg {
     uint32_t max_skip;         /* cells: most skip_connect edges kept per cell; UINT32_MAX: no limit */
     bool keep_none;            /* derive may pick none (NAS-Bench-201's rule); false: never (DARTS's) */
     double retrain_epochs;     /* fidelity of the retrain trial; 0: the evaluator's epochs */
+    bool finetune;             /* the retrain starts from the supernet's weights on the derived paths
+                                * (nas__plan_export_paths, nas__train_inherit) instead of from scratch */
     /* Output files (NULL: alphas.json and derived.yaml in the folder of the run's journal; without a
      * journal, not written). derived: YAML (space, strategy, canonical string, one line per decision),
      * written before the retrain. */
@@ -115,7 +117,7 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
 /*
  * Read the parameters every one-shot strategy shares into cfg (defaults: what cfg holds): epochs,
  * batch_size, w_lr, w_lr_min, w_momentum, w_wd, grad_clip, arch_lr, arch_wd, alpha_init_std, max_skip
- * (-1: no limit), keep_none, retrain_epochs, alphas_path, derived_path. Message in the searcher.
+ * (-1: no limit), keep_none, retrain_epochs, finetune, alphas_path, derived_path. Message in the searcher.
  * *alphas_path gets one allocation (NULL when both are absent; free it with nas__free) holding copies
  * of both paths; cfg->alphas_path and cfg->derived_path point into it (NULL when absent).
  */
