@@ -36,6 +36,9 @@ static nas_status_t register_builtins(nas_context_t *ctx)
         return st;
     if ((st = nas__register_darts(ctx)) != NAS_OK || (st = nas__register_gdas(ctx)) != NAS_OK)
         return st;
+    if ((st = nas__register_spos(ctx)) != NAS_OK || (st = nas__register_fairnas(ctx)) != NAS_OK ||
+        (st = nas__register_supernet(ctx)) != NAS_OK)
+        return st;
     if ((st = nas__register_proxyless(ctx)) != NAS_OK)
         return st;
     if ((st = nas__register_enas(ctx)) != NAS_OK)

@@ -162,6 +162,9 @@ nas_status_t nas__register_tpe(nas_context_t *ctx);         /* TPE */
 nas_status_t nas__register_hyperband(nas_context_t *ctx);   /* successive halving, Hyperband, BOHB */
 nas_status_t nas__register_darts(nas_context_t *ctx);       /* DARTS, GDAS (one-shot, run hook) */
 nas_status_t nas__register_gdas(nas_context_t *ctx);
+nas_status_t nas__register_spos(nas_context_t *ctx);        /* SPOS, FairNAS (one-shot, run hook) */
+nas_status_t nas__register_fairnas(nas_context_t *ctx);
+nas_status_t nas__register_supernet(nas_context_t *ctx);    /* the "supernet" evaluator */
 nas_status_t nas__register_proxyless(nas_context_t *ctx);
 nas_status_t nas__register_enas(nas_context_t *ctx);
 nas_status_t nas__register_table(nas_context_t *ctx);
