@@ -540,24 +540,26 @@ static nas_status_t inherit(driver_t *d)
     return st == NAS_OK ? NAS_OK : fail(d, st, "fine-tuning", err);
 }
 
+bool nas__oneshot_output_path(const nas__oneshot_t *os, const char *given, const char *name, char *out, size_t cap)
+{
+    const char *journal = nas__run_journal_path(os->run), *slash = journal ? strrchr(journal, '/') : NULL;
+    if (given)
+        snprintf(out, cap, "%s", given);
+    else if (journal && !slash)
+        snprintf(out, cap, "%s", name);
+    else if (journal)
+        snprintf(out, cap, "%.*s/%s", (int)(slash - journal), journal, name);
+    else
+        out[0] = '\0';
+    return out[0] != '\0';
+}
+
 /* cfg's output paths, or alphas.json and derived.yaml in the folder of the run's journal. */
 static void output_paths(driver_t *d)
 {
     const nas__oneshot_cfg_t *cfg = d->os.cfg;
-    const char *journal = nas__run_journal_path(d->run), *slash = journal ? strrchr(journal, '/') : NULL;
-    int dir = journal ? (slash ? (int)(slash - journal) : -1) : -2;
-    const char *paths[2] = { cfg->alphas_path, cfg->derived_path }, *names[2] = { "alphas.json", "derived.yaml" };
-    char *out[2] = { d->alphas_path, d->derived_path };
-    for (int i = 0; i < 2; i++) {
-        if (paths[i])
-            snprintf(out[i], sizeof d->alphas_path, "%s", paths[i]);
-        else if (dir == -1)
-            snprintf(out[i], sizeof d->alphas_path, "%s", names[i]);
-        else if (dir >= 0)
-            snprintf(out[i], sizeof d->alphas_path, "%.*s/%s", dir, journal, names[i]);
-        else
-            out[i][0] = '\0';
-    }
+    nas__oneshot_output_path(&d->os, cfg->alphas_path, "alphas.json", d->alphas_path, sizeof d->alphas_path);
+    nas__oneshot_output_path(&d->os, cfg->derived_path, "derived.yaml", d->derived_path, sizeof d->derived_path);
 }
 
 /* The derived architecture as YAML at d->derived_path (atomically). */

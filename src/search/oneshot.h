@@ -103,6 +103,10 @@ struct nas__oneshot {
     char errmsg[NAS_ERRMSG_CAP];
 };
 
+/* An output file's path: `given` when set, else `name` in the folder of the run's journal, else none
+ * (false, out ""). */
+bool nas__oneshot_output_path(const nas__oneshot_t *os, const char *given, const char *name, char *out, size_t cap);
+
 /* The next validation batch into os->xv/os->yv (the validation loader cycles through its epochs).
  * Message in os->errmsg. */
 nas_status_t nas__oneshot_next_val(nas__oneshot_t *os);

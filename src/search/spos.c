@@ -24,8 +24,9 @@
  *              no latency table; or "params", "flops", "latency"), cost_limit 0 (none; else a
  *              constraint cost <= limit for the strategy and for the derive), latency_cache (a cache
  *              file for the latency table; none: built in memory), arch_path (JSON of the search:
- *              every candidate, the Pareto front, the derived arch), supernet_path (the trained
- *              supernet, for the "supernet" evaluator).
+ *              every candidate, the Pareto front, the derived arch; default candidates.json next to the
+ *              run's journal), supernet_path (the trained supernet, for the "supernet" evaluator;
+ *              default supernet.bin next to the journal).
  * The weight optimizer steps every parameter each step: unsampled ops see zero gradients but keep
  * their momentum and weight decay, as in gdas.c.
  *

@@ -355,7 +355,7 @@ static bool on_front(const phase_t *p, uint32_t i)
     return true;
 }
 
-static nas_status_t write_json(phase_t *p)
+static nas_status_t write_json(phase_t *p, const char *path)
 {
     nas__sb_t sb;
     nas__sb_init(&sb, p->ctx);
@@ -384,7 +384,7 @@ static nas_status_t write_json(phase_t *p)
     nas__sb_json_str(&sb, p->best_i >= 0 ? p->rec[p->best_i].arch : "");
     nas__sb_puts(&sb, "}\n");
     char err[NAS_ERRMSG_CAP] = "";
-    nas_status_t st = sb.failed ? NAS_E_NOMEM : nas__write_file_atomic(p->ctx, p->ss->arch_path, sb.data, sb.len, err);
+    nas_status_t st = sb.failed ? NAS_E_NOMEM : nas__write_file_atomic(p->ctx, path, sb.data, sb.len, err);
     nas__sb_free(&sb);
     if (st == NAS_E_NOMEM)
         return pfail(p, st, "writing the search", "out of memory");
@@ -401,8 +401,9 @@ static nas_status_t run_phase(phase_t *p, nas_arch_t *arch)
     if (st != NAS_OK)
         return pfail(p, st, "data", err);
     nas__supernet_build_opts(&ts, &p->bo);
-    if (ss->supernet_path &&
-        (st = nas__supernet_save(p->ctx, ss->supernet_path, p->space, &p->bo, os->plan, os->batch, err)) != NAS_OK)
+    char path[1024];
+    if (nas__oneshot_output_path(os, ss->supernet_path, "supernet.bin", path, sizeof path) &&
+        (st = nas__supernet_save(p->ctx, path, p->space, &p->bo, os->plan, os->batch, err)) != NAS_OK)
         return pfail(p, st, "saving the supernet", err);
     uint64_t seed = ts.topts.seed ? ts.topts.seed : nas_context_seed(p->ctx);
     if ((st = nas__supernet_eval_init(&p->se, os->plan, os->map, ts.train, ts.val, ss->recalib_batches,
@@ -433,7 +434,8 @@ static nas_status_t run_phase(phase_t *p, nas_arch_t *arch)
                  cost_metrics[p->cost], b->cost, b->arch);
         nas_run_report(os->run, what);
     }
-    return ss->arch_path ? write_json(p) : NAS_OK;
+    return nas__oneshot_output_path(os, ss->arch_path, "candidates.json", path, sizeof path) ? write_json(p, path)
+                                                                                            : NAS_OK;
 }
 
 nas_status_t nas__ss_derive(nas__oneshot_t *os, nas__ss_t *ss, nas_arch_t *arch)
