@@ -7,10 +7,13 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/internal.h"
+#include "dnnl/priv.h"
 #include "nn/exec.h"
 #include "nn/graph.h"
 #include "nn_ref.h"
@@ -23,6 +26,7 @@ typedef struct check {
     double in_scale;        /* inputs ~ N(0, in_scale^2) */
     float alpha_std;        /* mixed alphas */
     int single_path;        /* >= 0: single-path mode, path selected */
+    const char *expect;     /* text the plan's description must hold (kernels chosen), or NULL */
 } check_t;
 
 static double frand(nas_rng_t *rng)
@@ -71,6 +75,17 @@ static void run_check(const check_t *ck, build_fn build, bool loss)
         fail_msg("%s: compile: %s", ck->name, nas_context_errmsg(ctx));
     if (ck->single_path >= 0)
         assert_int_equal(nas__plan_set_path(p, 0, (uint32_t)ck->single_path), NAS_OK);
+    if (ck->expect) {
+        /* a line (op) holding `expect` and no reference kernel */
+        nas__sb_t sb;
+        nas__sb_init(&sb, ctx);
+        nas__plan_describe(p, &sb);
+        const char *at = sb.data ? strstr(sb.data, ck->expect) : NULL, *ref = at ? strstr(at, "ref:") : NULL;
+        if (!at || (ref && memchr(at, '\n', (size_t)(ref - at)) == NULL))
+            fail_msg("%s: wanted \"%s\" on an op with no reference kernel in:\n%s", ck->name, ck->expect,
+                     sb.data ? sb.data : "");
+        nas__sb_free(&sb);
+    }
 
     nas_rng_t *rng = NULL;
     assert_int_equal(nas_rng_create(&rng, ctx, 99, 1), NAS_OK);
@@ -178,7 +193,10 @@ static void run_check(const check_t *ck, build_fn build, bool loss)
     nas_context_destroy(ctx);
 }
 
-#define CHECK(nm, N, C, H, W, build) run_check(&(check_t){ nm, N, C, H, W, 1.0, 0.0f, -1 }, build, false)
+#define CHECK(nm, N, C, H, W, build) run_check(&(check_t){ nm, N, C, H, W, 1.0, 0.0f, -1, NULL }, build, false)
+/* The same, and the plan's description must hold `expect`, and no reference kernel. */
+#define CHECK_K(nm, N, C, H, W, build, expect) \
+    run_check(&(check_t){ nm, N, C, H, W, 1.0, 0.0f, -1, expect }, build, false)
 
 /* ---- convolutions ---- */
 static int32_t b_conv3(nas__graph_t *g, int32_t x) { return nas__graph_add_conv(g, x, 5, 3, 1, 1, 1, true); }
@@ -203,6 +221,165 @@ static void test_conv(void **state)
     CHECK("conv3x3 dilation 2", 2, 3, 8, 7, b_dil);
     CHECK("conv groups 2", 2, 4, 6, 5, b_groups);
     CHECK("depthwise s2", 2, 4, 7, 7, b_dw);
+}
+
+/* Depthwise convs whose backward oneDNN 2.6 has only reference kernels for: our own (dwconv.c). A stem
+ * conv in front gives them the blocked layout they have inside a network (graph inputs are plain). */
+static int32_t dw_after_1x1(nas__graph_t *g, int32_t x, int32_t c, int32_t k, int32_t s, int32_t d, bool bias)
+{
+    return nas__graph_add_conv(g, nas__graph_add_conv(g, x, c, 3, 1, 1, 1, false), c, k, s, d, c, bias);
+}
+static int32_t b_dw16k5(nas__graph_t *g, int32_t x) { return dw_after_1x1(g, x, 16, 5, 1, 1, false); }
+static int32_t b_dw24k5b(nas__graph_t *g, int32_t x) { return dw_after_1x1(g, x, 24, 5, 1, 1, true); }
+static int32_t b_dw40k5s2(nas__graph_t *g, int32_t x) { return dw_after_1x1(g, x, 40, 5, 2, 1, false); }
+static int32_t b_dw24k3d2(nas__graph_t *g, int32_t x) { return dw_after_1x1(g, x, 24, 3, 1, 2, false); }
+static int32_t b_dw40k5d2b(nas__graph_t *g, int32_t x) { return dw_after_1x1(g, x, 40, 5, 1, 2, true); }
+static int32_t b_dw24k3s2d2b(nas__graph_t *g, int32_t x) { return dw_after_1x1(g, x, 24, 3, 2, 2, true); }
+static int32_t b_dw16k5s2d2(nas__graph_t *g, int32_t x) { return dw_after_1x1(g, x, 16, 5, 2, 2, false); }
+
+static void test_conv_dw_own(void **state)
+{
+    (void)state;
+    CHECK_K("dw 5x5 16", 2, 3, 6, 6, b_dw16k5, "backward weights: own dw");
+    CHECK_K("dw 5x5 24 (padded) bias", 3, 3, 7, 6, b_dw24k5b, "backward weights: own dw");
+    CHECK_K("dw 5x5 s2 40 (padded)", 2, 3, 9, 8, b_dw40k5s2, "backward weights: own dw");
+    CHECK_K("dw 3x3 d2 24 (padded)", 3, 3, 8, 7, b_dw24k3d2, "backward data, weights: own dw");
+    CHECK_K("dw 5x5 d2 40 (padded) bias", 2, 3, 9, 10, b_dw40k5d2b, "backward data, weights: own dw");
+    CHECK_K("dw 3x3 s2 d2 24 (padded) bias", 2, 3, 9, 8, b_dw24k3s2d2b, "backward data, weights: own dw");
+    CHECK_K("dw 5x5 s2 d2 16", 2, 3, 10, 9, b_dw16k5s2d2, "backward data, weights: own dw");
+    /* more images than batch chunks of the partial sums, not a multiple of them */
+    CHECK_K("dw 3x3 d2 24 batch 11", 11, 3, 5, 5, b_dw24k3d2, "backward data, weights: own dw");
+}
+
+/* Offset of an element in a layout of at most one inner block (as the own dw kernels take). */
+static int64_t md_off(const dnnl_memory_desc_t *md, const int64_t *idx)
+{
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    int64_t off = md->offset0, bd = b->inner_nblks ? b->inner_idxs[0] : -1, bs = b->inner_nblks ? b->inner_blks[0] : 1;
+    for (int i = 0; i < md->ndims; i++)
+        off += (i == bd ? idx[i] / bs : idx[i]) * b->strides[i];
+    return off + (bd >= 0 ? idx[bd] % bs : 0);
+}
+
+typedef struct dw_case {
+    int n, c, h, w, k, s, d, pl;
+} dw_case_t;
+
+/* The own kernels on views into larger tensors (offset0, row strides wider than the rows), against a
+ * plain double reference: every gradient, padded channels zero, memory outside the views untouched,
+ * and the weight gradient bit-identical for 1 and 3 threads. */
+static void check_dw_kernels(const dw_case_t *k)
+{
+    int64_t span = (int64_t)k->d * (k->k - 1) + 1, oh = (k->h + 2 * k->pl - span) / k->s + 1;
+    int64_t ow = (k->w + 2 * k->pl - span) / k->s + 1, cp = (k->c + 15) / 16 * 16;
+    dnnl_dims_t sd = { k->n, k->c, k->h + 3, k->w + 2 }, dd = { k->n, k->c, oh + 1, ow + 4 };
+    dnnl_dims_t wd = { k->c, 1, 1, k->k + 1, k->k + 2 };
+    dnnl_dims_t ssub = { k->n, k->c, k->h, k->w }, soff = { 0, 0, 2, 1 }, dsub = { k->n, k->c, oh, ow };
+    dnnl_dims_t doff = { 0, 0, 1, 3 }, wsub = { k->c, 1, 1, k->k, k->k }, woff = { 0, 0, 0, 1, 2 };
+    dnnl_memory_desc_t sp, dp, wp, smd, dmd, wmd;
+    assert_int_equal(dnnl_memory_desc_init_by_tag(&sp, 4, sd, dnnl_f32, dnnl_nChw16c), dnnl_success);
+    assert_int_equal(dnnl_memory_desc_init_by_tag(&dp, 4, dd, dnnl_f32, dnnl_nChw16c), dnnl_success);
+    assert_int_equal(dnnl_memory_desc_init_by_tag(&wp, 5, wd, dnnl_f32, dnnl_Goihw16g), dnnl_success);
+    assert_int_equal(dnnl_memory_desc_init_submemory(&smd, &sp, ssub, soff), dnnl_success);
+    assert_int_equal(dnnl_memory_desc_init_submemory(&dmd, &dp, dsub, doff), dnnl_success);
+    assert_int_equal(dnnl_memory_desc_init_submemory(&wmd, &wp, wsub, woff), dnnl_success);
+    assert_true(smd.offset0 > 0 && dmd.offset0 > 0 && wmd.offset0 > 0);
+    dnnl_dims_t strides = { k->s, k->s }, dil = { k->d - 1, k->d - 1 }, pl = { k->pl, k->pl };
+    nas__dw_t g;
+    assert_true(nas__dw_applies(&g, &smd, &wmd, &dmd, strides, dil, pl));
+    dnnl_memory_desc_t plain;
+    assert_int_equal(dnnl_memory_desc_init_by_tag(&plain, 4, ssub, dnnl_f32, dnnl_nchw), dnnl_success);
+    assert_false(nas__dw_applies(&g, &plain, &wmd, &dmd, strides, dil, pl));
+    assert_true(nas__dw_applies(&g, &smd, &wmd, &dmd, strides, dil, pl));
+
+    size_t ns = dnnl_memory_desc_get_size(&sp) / 4, nd = dnnl_memory_desc_get_size(&dp) / 4;
+    size_t nw = dnnl_memory_desc_get_size(&wp) / 4, np = nas__dw_scratch_floats(&g);
+    float *src = malloc(ns * 4), *dsrc = malloc(ns * 4), *ddst = malloc(nd * 4), *w = malloc(nw * 4);
+    float *dw = malloc(nw * 4), *dw1 = malloc(nw * 4), *db = malloc((size_t)k->c * 4), *part = malloc(np * 4);
+    double *rs = calloc(ns, sizeof *rs), *rw = calloc(nw, sizeof *rw), *rb = calloc((size_t)k->c, sizeof *rb);
+    char *sin = calloc(ns, 1), *win = calloc(nw, 1); /* inside the views (padded channels too) */
+    nas_context_t *ctx = tu_context_plain(7);
+    nas_rng_t *rng = NULL;
+    assert_int_equal(nas_rng_create(&rng, ctx, 7, 1), NAS_OK);
+    for (size_t i = 0; i < ns; i++) /* padded channels and borders hold garbage: never read into real ones */
+        src[i] = (float)frand(rng);
+    for (size_t i = 0; i < nd; i++)
+        ddst[i] = (float)frand(rng);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = (float)frand(rng);
+    for (size_t i = 0; i < ns; i++)
+        dsrc[i] = 1234.0f;
+    for (size_t i = 0; i < nw; i++)
+        dw[i] = dw1[i] = 1234.0f;
+
+    for (int64_t n = 0; n < k->n; n++)
+        for (int64_t c = 0; c < k->c; c++)
+            for (int64_t y = 0; y < oh; y++)
+                for (int64_t x = 0; x < ow; x++) {
+                    double gd = ddst[md_off(&dmd, (int64_t[]){ n, c, y, x })];
+                    rb[c] += gd;
+                    for (int64_t i = 0; i < k->k; i++)
+                        for (int64_t j = 0; j < k->k; j++) {
+                            int64_t ih = y * k->s + i * k->d - k->pl, iw = x * k->s + j * k->d - k->pl;
+                            if (ih < 0 || ih >= k->h || iw < 0 || iw >= k->w)
+                                continue;
+                            int64_t so = md_off(&smd, (int64_t[]){ n, c, ih, iw });
+                            int64_t wo = md_off(&wmd, (int64_t[]){ c, 0, 0, i, j });
+                            rs[so] += w[wo] * gd;
+                            rw[wo] += src[so] * gd;
+                        }
+                }
+
+    nas__dw_bwd_data(&g, dsrc, w, ddst);
+    omp_set_num_threads(1);
+    nas__dw_bwd_weights(&g, dw1, NULL, src, ddst, part);
+    omp_set_num_threads(3);
+    nas__dw_bwd_weights(&g, dw, db, src, ddst, part);
+    assert_memory_equal(dw, dw1, nw * 4);
+
+    for (int64_t n = 0; n < k->n; n++)
+        for (int64_t c = 0; c < cp; c++)
+            for (int64_t y = 0; y < k->h; y++)
+                for (int64_t x = 0; x < k->w; x++) {
+                    int64_t o = md_off(&smd, (int64_t[]){ n, c, y, x });
+                    sin[o] = 1;
+                    if (c >= k->c ? dsrc[o] != 0.0f : fabs(dsrc[o] - rs[o]) > 1e-4 * (1.0 + fabs(rs[o])))
+                        fail_msg("diff_src (%lld %lld %lld %lld) is %g, want %g", (long long)n, (long long)c,
+                                 (long long)y, (long long)x, (double)dsrc[o], c < k->c ? rs[o] : 0.0);
+                }
+    for (int64_t c = 0; c < cp; c++) {
+        if (c < k->c && fabs(db[c] - rb[c]) > 1e-4 * (1.0 + fabs(rb[c])))
+            fail_msg("diff_bias %lld is %g, want %g", (long long)c, (double)db[c], rb[c]);
+        for (int64_t i = 0; i < k->k; i++)
+            for (int64_t j = 0; j < k->k; j++) {
+                int64_t o = md_off(&wmd, (int64_t[]){ c, 0, 0, i, j });
+                win[o] = 1;
+                if (c >= k->c ? dw[o] != 0.0f : fabs(dw[o] - rw[o]) > 1e-4 * (1.0 + fabs(rw[o])))
+                    fail_msg("diff_weights (%lld %lld %lld) is %g, want %g", (long long)c, (long long)i,
+                             (long long)j, (double)dw[o], c < k->c ? rw[o] : 0.0);
+            }
+    }
+    for (size_t i = 0; i < ns; i++) /* untouched outside the views */
+        if (!sin[i] && dsrc[i] != 1234.0f)
+            fail_msg("diff_src written outside the view at %zu", i);
+    for (size_t i = 0; i < nw; i++)
+        if (!win[i] && dw[i] != 1234.0f)
+            fail_msg("diff_weights written outside the view at %zu", i);
+
+    nas_rng_destroy(rng);
+    nas_context_destroy(ctx);
+    free(src), free(dsrc), free(ddst), free(w), free(dw), free(dw1), free(db), free(part);
+    free(rs), free(rw), free(rb), free(sin), free(win);
+}
+
+static void test_dw_kernels(void **state)
+{
+    (void)state;
+    int threads = omp_get_max_threads();
+    check_dw_kernels(&(dw_case_t){ 11, 40, 9, 8, 5, 2, 2, 4 });
+    check_dw_kernels(&(dw_case_t){ 3, 24, 7, 6, 3, 1, 1, 1 });
+    check_dw_kernels(&(dw_case_t){ 2, 16, 6, 7, 5, 1, 2, 3 }); /* more padding than "same" */
+    omp_set_num_threads(threads);
 }
 
 static void test_conv_blocked(void **state)
@@ -238,8 +415,8 @@ static void test_eltwise(void **state)
 {
     (void)state;
     CHECK("relu", 2, 3, 5, 5, b_relu);
-    run_check(&(check_t){ "relu6", 2, 3, 5, 5, 4.0, 0.0f, -1 }, b_relu6, false);
-    run_check(&(check_t){ "hswish", 2, 3, 5, 5, 3.0, 0.0f, -1 }, b_hswish, false);
+    run_check(&(check_t){ "relu6", 2, 3, 5, 5, 4.0, 0.0f, -1, NULL }, b_relu6, false);
+    run_check(&(check_t){ "hswish", 2, 3, 5, 5, 3.0, 0.0f, -1, NULL }, b_hswish, false);
     CHECK("relu 16 blocked", 2, 16, 3, 3, b_relu);
 }
 
@@ -335,8 +512,8 @@ static int32_t b_fc_logits(nas__graph_t *g, int32_t x) { return nas__graph_add_f
 static void test_loss(void **state)
 {
     (void)state;
-    run_check(&(check_t){ "softmax ce + smoothing", 4, 3, 2, 2, 1.0, 0.0f, -1 }, b_fc_logits, true);
-    run_check(&(check_t){ "bn relu gap fc ce", 3, 16, 3, 3, 1.0, 0.0f, -1 }, b_gap_fc, true);
+    run_check(&(check_t){ "softmax ce + smoothing", 4, 3, 2, 2, 1.0, 0.0f, -1, NULL }, b_fc_logits, true);
+    run_check(&(check_t){ "bn relu gap fc ce", 3, 16, 3, 3, 1.0, 0.0f, -1, NULL }, b_gap_fc, true);
 }
 
 /* ---- mixed nodes ---- */
@@ -383,17 +560,19 @@ static int32_t b_mixed_shared(nas__graph_t *g, int32_t x)
 static void test_mixed(void **state)
 {
     (void)state;
-    run_check(&(check_t){ "mixed weighted", 2, 3, 5, 5, 1.0, 0.5f, -1 }, b_mixed_w, false);
-    run_check(&(check_t){ "mixed weighted blocked", 2, 16, 4, 4, 1.0, 0.5f, -1 }, b_mixed16, false);
-    run_check(&(check_t){ "mixed with shared alphas", 2, 3, 5, 4, 1.0, 0.5f, -1 }, b_mixed_shared, false);
+    run_check(&(check_t){ "mixed weighted", 2, 3, 5, 5, 1.0, 0.5f, -1, NULL }, b_mixed_w, false);
+    run_check(&(check_t){ "mixed weighted blocked", 2, 16, 4, 4, 1.0, 0.5f, -1, NULL }, b_mixed16, false);
+    run_check(&(check_t){ "mixed with shared alphas", 2, 3, 5, 4, 1.0, 0.5f, -1, NULL }, b_mixed_shared, false);
     for (int k = 0; k < 5; k++)
-        run_check(&(check_t){ "mixed single", 2, 3, 5, 5, 1.0, 0.0f, k }, b_mixed_s, false);
+        run_check(&(check_t){ "mixed single", 2, 3, 5, 5, 1.0, 0.0f, k, NULL }, b_mixed_s, false);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv),      cmocka_unit_test(test_conv_blocked), cmocka_unit_test(test_bn),
+        cmocka_unit_test(test_conv),      cmocka_unit_test(test_conv_blocked), cmocka_unit_test(test_conv_dw_own),
+        cmocka_unit_test(test_dw_kernels),
+        cmocka_unit_test(test_bn),
         cmocka_unit_test(test_eltwise),   cmocka_unit_test(test_pool),         cmocka_unit_test(test_fc),
         cmocka_unit_test(test_join),      cmocka_unit_test(test_composites),   cmocka_unit_test(test_loss),
         cmocka_unit_test(test_mixed),

@@ -1,4 +1,5 @@
-/* Convolution: forward, backward data, backward weights; any kernel, stride, dilation, groups. */
+/* Convolution: forward, backward data, backward weights; any kernel, stride, dilation, groups.
+ * Depthwise backward passes that oneDNN has only reference kernels for run our own (dwconv.c). */
 #include "dnnl/priv.h"
 
 #include <string.h>
@@ -12,6 +13,10 @@ typedef struct conv_op {
     int32_t dwre;              /* weight gradient from the backward-weights layout, or -1 */
     nas__tensor_t *dwt;        /* weight gradient in that layout (buffer) */
     bool bias;
+    bool dw_ok;                /* depthwise in layouts the own kernels take (then dw is set) */
+    bool own_d, own_w;         /* backward data / weights by the own kernels instead of prim[] */
+    nas__dw_t dw;
+    nas__tensor_t *part;       /* partial sums of the own backward weights (buffer) */
 } conv_op_t;
 
 static void conv_forward(nas__op_t *op, bool train)
@@ -25,13 +30,22 @@ static void conv_forward(nas__op_t *op, bool train)
 static void conv_backward(nas__op_t *op)
 {
     conv_op_t *c = (conv_op_t *)op;
-    nas__prim_run(op->dev, &op->prim[c->bwd_w]);
-    if (c->dwre >= 0)
-        nas__prim_run(op->dev, &op->prim[c->dwre]);
-    if (c->bwd_d >= 0 && op->dsrc[0]) {
-        if (c->wre >= 0)
-            nas__prim_run(op->dev, &op->prim[c->wre]);
-        nas__prim_run(op->dev, &op->prim[c->bwd_d]);
+    if (c->own_w) {
+        nas__dw_bwd_weights(&c->dw, op->dparam[0]->data, c->bias ? op->dparam[1]->data : NULL,
+                            nas__adapter_src(op, &c->ad, 0)->data, op->ddst->data, c->part->data);
+    } else {
+        nas__prim_run(op->dev, &op->prim[c->bwd_w]);
+        if (c->dwre >= 0)
+            nas__prim_run(op->dev, &op->prim[c->dwre]);
+    }
+    if ((c->own_d || c->bwd_d >= 0) && op->dsrc[0]) {
+        if (c->own_d) {
+            nas__dw_bwd_data(&c->dw, nas__adapter_dsrc(op, &c->ad, 0)->data, op->param[0]->data, op->ddst->data);
+        } else {
+            if (c->wre >= 0)
+                nas__prim_run(op->dev, &op->prim[c->wre]);
+            nas__prim_run(op->dev, &op->prim[c->bwd_d]);
+        }
         nas__adapter_bwd(op, &c->ad);
     }
 }
@@ -40,18 +54,22 @@ static nas_status_t conv_set_grads(nas__op_t *op, char *err)
 {
     conv_op_t *c = (conv_op_t *)op;
     (void)err;
-    nas__prim_t *w = &op->prim[c->bwd_w];
-    nas__prim_reset_args(w);
-    nas__prim_arg(w, DNNL_ARG_SRC, nas__adapter_src(op, &c->ad, 0));
-    nas__prim_arg(w, DNNL_ARG_DIFF_DST, op->ddst);
-    nas__prim_arg(w, DNNL_ARG_DIFF_WEIGHTS, c->dwt ? c->dwt : op->dparam[0]);
-    if (c->bias)
-        nas__prim_arg(w, DNNL_ARG_DIFF_BIAS, op->dparam[1]);
+    if (!c->own_w) {
+        nas__prim_t *w = &op->prim[c->bwd_w];
+        nas__prim_reset_args(w);
+        nas__prim_arg(w, DNNL_ARG_SRC, nas__adapter_src(op, &c->ad, 0));
+        nas__prim_arg(w, DNNL_ARG_DIFF_DST, op->ddst);
+        nas__prim_arg(w, DNNL_ARG_DIFF_WEIGHTS, c->dwt ? c->dwt : op->dparam[0]);
+        if (c->bias)
+            nas__prim_arg(w, DNNL_ARG_DIFF_BIAS, op->dparam[1]);
+    }
     if (c->dwre >= 0) {
         nas__prim_reset_args(&op->prim[c->dwre]);
         nas__prim_arg(&op->prim[c->dwre], DNNL_ARG_FROM, c->dwt);
         nas__prim_arg(&op->prim[c->dwre], DNNL_ARG_TO, op->dparam[0]);
     }
+    if (c->own_d && op->dsrc[0])
+        nas__adapter_bind_grads(op, &c->ad, 0);
     if (c->bwd_d >= 0 && op->dsrc[0]) {
         nas__prim_t *d = &op->prim[c->bwd_d];
         nas__prim_reset_args(d);
@@ -64,6 +82,26 @@ static nas_status_t conv_set_grads(nas__op_t *op, char *err)
 }
 
 static const nas__op_vt_t conv_vt = { "conv", conv_forward, conv_backward, conv_set_grads, NULL };
+/* The same op with own depthwise backward kernels, named so that describe() tells: by own_d + 2 own_w - 1. */
+static const nas__op_vt_t conv_own_vt[3] = {
+    { "conv (backward data: own dw kernel)", conv_forward, conv_backward, conv_set_grads, NULL },
+    { "conv (backward weights: own dw kernel)", conv_forward, conv_backward, conv_set_grads, NULL },
+    { "conv (backward data, weights: own dw kernels)", conv_forward, conv_backward, conv_set_grads, NULL },
+};
+
+static bool is_conv(const nas__op_t *op)
+{
+    return op->vt == &conv_vt || (op->vt >= conv_own_vt && op->vt < conv_own_vt + 3);
+}
+
+/* Own kernels instead of a reference backward primitive (pd, destroyed then). */
+static bool take_own(conv_op_t *c, dnnl_primitive_desc_t pd)
+{
+    if (!c->dw_ok || strncmp(nas__pd_impl(pd), "ref", 3) != 0)
+        return false;
+    dnnl_primitive_desc_destroy(pd);
+    return true;
+}
 
 typedef struct geom {
     dnnl_dims_t strides, dil, pl, pr;
@@ -107,6 +145,8 @@ static nas_status_t bwd_data(conv_op_t *c, dnnl_primitive_attr_t attr, const_dnn
         ds = dnnl_primitive_desc_create(&bpd, &d, attr, op->dev->engine, hint);
     if (ds != dnnl_success)
         return nas__dnnl_fail(err, ds, "convolution backward data with the forward's layouts");
+    if ((c->own_d = take_own(c, bpd)))
+        return NAS_OK; /* reads the forward's weights: no reorder */
     nas_status_t st = nas__op_new_prim(op, bpd, &idx, err);
     if (st != NAS_OK)
         return st;
@@ -152,8 +192,16 @@ static nas_status_t bwd_weights(conv_op_t *c, dnnl_primitive_attr_t attr, const_
         dnnl_primitive_desc_destroy(pds[1 - pick]);
     if (!pds[pick])
         return nas__fail(err, NAS_E_UNSUPPORTED, "oneDNN: no convolution backward weights for these layouts");
+    nas_status_t st;
+    if ((c->own_w = take_own(c, pds[pick]))) {
+        /* gradient straight into the parameters' layout; partial sums in a buffer */
+        dnnl_memory_desc_t pmd;
+        dnnl_dims_t pdims = { (int64_t)nas__dw_scratch_floats(&c->dw) };
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&pmd, 1, pdims, dnnl_f32, dnnl_x), "depthwise partial sums desc");
+        return nas__op_new_buf(op, &pmd, &c->part, err);
+    }
     uint32_t idx;
-    nas_status_t st = nas__op_new_prim(op, pds[pick], &idx, err);
+    st = nas__op_new_prim(op, pds[pick], &idx, err);
     if (st != NAS_OK)
         return st;
     c->bwd_w = (int32_t)idx;
@@ -214,7 +262,7 @@ nas_status_t nas__op_conv_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
      * adapt the input (counted as a reorder: the fast path has none). */
     dnnl_primitive_desc_t pd = NULL;
     const dnnl_memory_desc_t *bptr = a->bias ? &bias_md : NULL;
-    if (cf.like && cf.like->vt == &conv_vt && cf.like->n_param > 0 &&
+    if (cf.like && is_conv(cf.like) && cf.like->n_param > 0 &&
         fwd_pd(&pd, dev, op->train, smd, &cf.like->param[0]->md, bptr, &dst_any, &geo, err) == NAS_OK &&
         strncmp(nas__pd_impl(pd), "ref", 3) != 0) {
         st = NAS_OK; /* the layouts of the plan we share parameters with */
@@ -265,6 +313,8 @@ nas_status_t nas__op_conv_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
     nas__prim_arg(f, DNNL_ARG_DST, op->dst);
 
     if (op->train) {
+        c->dw_ok = g == ic && g == oc && g > 1 &&
+                   nas__dw_applies(&c->dw, src_md, wei_md, dst_md, geo.strides, geo.dil, geo.pl);
         /* Backward primitives take the activations in exactly the forward's layouts (no activation
          * reorder inside a step); see bwd_weights and bwd_data for the weights. */
         dnnl_primitive_attr_t attr;
@@ -276,6 +326,8 @@ nas_status_t nas__op_conv_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
         dnnl_primitive_attr_destroy(attr);
         if (st != NAS_OK)
             goto fail;
+        if (c->own_d || c->own_w)
+            op->vt = &conv_own_vt[c->own_d + 2 * c->own_w - 1];
     }
     *out = op;
     return NAS_OK;

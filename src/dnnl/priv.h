@@ -130,6 +130,32 @@ const char *nas__pd_impl(const_dnnl_primitive_desc_t pd);
 nas_status_t nas__md_like(dnnl_memory_desc_t *out, const dnnl_memory_desc_t *like, int ndims, const int64_t *dims,
                           char *err);
 
+/* Own backward kernels of depthwise convolutions (dwconv.c) over nChw16c activations and Goihw16g
+ * weights, for where oneDNN has only reference ones. Sizes, element strides (floats) and offsets
+ * read from the memory descriptors; diff_src and diff_dst share the layouts of src and dst. */
+typedef struct nas__dw {
+    int64_t n, c, cb;                /* batch, channels, blocks of 16 channels */
+    int64_t ih, iw, oh, ow, kh, kw;
+    int64_t sh, sw, dh, dw, ph, pw;  /* strides, distance of taps (dilation + 1), top/left padding */
+    int64_t so, ss[4];               /* src: offset0; strides of image, channel block, row, column */
+    int64_t dof, ds[4];              /* dst: the same */
+    int64_t wo, ws[3];               /* weights: offset0; strides of channel block, kh, kw */
+    int64_t chunks;                  /* batch chunks of the weight gradient's partial sums */
+} nas__dw_t;
+
+/* Whether the kernels take these layouts (then *d describes the problem). strides, dil (oneDNN's:
+ * 0 is dense) and pl (top, left padding) as given to oneDNN. */
+bool nas__dw_applies(nas__dw_t *d, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *wei,
+                     const dnnl_memory_desc_t *dst, const int64_t *strides, const int64_t *dil, const int64_t *pl);
+/* Floats of the partial sums nas__dw_bwd_weights needs. */
+size_t nas__dw_scratch_floats(const nas__dw_t *d);
+/* Overwrite diff_src (padded channels zero). Pointers are the tensors' data (offset0 is applied). */
+void nas__dw_bwd_data(const nas__dw_t *d, float *dsrc, const float *wei, const float *ddst);
+/* Overwrite the weight gradient (padded channels zero) and, when dbias is not NULL, the bias
+ * gradient (dense, c floats). Does not depend on the number of threads. */
+void nas__dw_bwd_weights(const nas__dw_t *d, float *dwei, float *dbias, const float *src, const float *ddst,
+                         float *part);
+
 /* Plain format tag for n dims (x, nc, nchw, ncdhw...). */
 dnnl_format_tag_t nas__plain_tag(int ndims);
 
