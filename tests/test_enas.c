@@ -46,32 +46,12 @@ static const char NONE_CONV_YAML[] = "name: enas-none-conv\n"
                                      "  reduction: residual\n";
 
 /* One compute thread (NAS_TEST_THREADS overrides): meson runs test programs side by side. */
-static nas_context_t *test_context(uint64_t seed)
-{
-    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
-    o.seed = seed;
-    const char *t = getenv("NAS_TEST_THREADS");
-    o.num_threads = t ? atoi(t) : 1;
-    nas_context_t *c = NULL;
-    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
-    return c;
-}
-
 static nas_space_t *load_text(nas_context_t *ctx, const char *yaml)
 {
     nas_space_t *s = NULL;
     if (nas_space_load_string(&s, ctx, yaml, strlen(yaml), NULL) != NAS_OK)
         fail_msg("loading YAML: %s", nas_context_errmsg(ctx));
     return s;
-}
-
-static nas_params_t *params_of(nas_context_t *ctx, const char *const (*kv)[2], size_t n)
-{
-    nas_params_t *p = NULL;
-    assert_int_equal(nas_params_create(&p, ctx), NAS_OK);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(nas_params_set(p, kv[i][0], kv[i][1]), NAS_OK);
-    return p;
 }
 
 /* The train evaluator on ~500 + ~260 Fashion-MNIST images, 1-epoch retrain. */
@@ -82,7 +62,7 @@ static nas_evaluator_t *train_evaluator(nas_context_t *ctx, nas_space_t *s, nas_
         { "epochs", "1" },              { "batch_size", "64" },   { "stem_stride", "2" },
         { "latency", "false" },
     };
-    *ep = params_of(ctx, ekv, sizeof ekv / sizeof ekv[0]);
+    *ep = tu_params(ctx, ekv, sizeof ekv / sizeof ekv[0]);
     nas_evaluator_t *ev = NULL;
     if (nas_evaluator_create(&ev, s, "train", *ep) != NAS_OK)
         fail_msg("train evaluator: %s", nas_context_errmsg(ctx));
@@ -149,13 +129,13 @@ static void read_weights(const char *text, int e, float *out, size_t n)
 static void tiny_search(const char *yaml, int edges, int ops, int epochs, const char *const (*extra)[2],
                         size_t n_extra, float *wl, char *arch_out, progress_log_t *pl)
 {
-    nas_context_t *ctx = test_context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = load_text(ctx, yaml);
     nas_params_t *ep = NULL;
     nas_evaluator_t *ev = train_evaluator(ctx, s, &ep);
     char path[600];
     snprintf(path, sizeof path, "%s/alphas.json", tu_tmpdir());
-    nas_params_t *sp = params_of(ctx, extra, n_extra);
+    nas_params_t *sp = tu_params(ctx, extra, n_extra);
     char ne[16];
     snprintf(ne, sizeof ne, "%d", epochs);
     assert_int_equal(nas_params_set(sp, "epochs", ne), NAS_OK);
@@ -286,12 +266,12 @@ static bool cancel_after(void *user)
 static void test_cancel(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(7);
+    nas_context_t *ctx = tu_context_threads(7);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas_params_t *ep = NULL;
     nas_evaluator_t *ev = train_evaluator(ctx, s, &ep);
     static const char *const kv[][2] = { { "controller_steps", "1000" } };
-    nas_params_t *sp = params_of(ctx, kv, 1);
+    nas_params_t *sp = tu_params(ctx, kv, 1);
     /* ~500 training images: 8 batches, 9 polls per epoch; the 3rd and the 20th poll cancel. */
     static const struct {
         int polls;
@@ -327,12 +307,12 @@ static void test_cancel(void **unused)
 static void test_budget(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(8);
+    nas_context_t *ctx = tu_context_threads(8);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas_params_t *ep = NULL;
     nas_evaluator_t *ev = train_evaluator(ctx, s, &ep);
     static const char *const kv[][2] = { { "derive_samples", "2" }, { "derive_batches", "1" } };
-    nas_params_t *sp = params_of(ctx, kv, 2);
+    nas_params_t *sp = tu_params(ctx, kv, 2);
     nas_searcher_t *se = NULL;
     assert_int_equal(nas_searcher_create(&se, s, "enas", sp, NULL), NAS_OK);
     progress_log_t log;
@@ -387,7 +367,7 @@ static nas_status_t host_evaluate(nas_evaluator_t *self, void *state, const nas_
 static void test_refusals(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(5);
+    nas_context_t *ctx = tu_context_threads(5);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas_evaluator_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "host-eval", "test", host_create, host_destroy,
                                   host_evaluate, NULL };

@@ -36,17 +36,6 @@ static const char CHAIN_YAML[] = "name: ft-chain\nfamily: chain\nchain:\n"
                                  "  stages:\n    - {channels: 16, stride: 2, depths: [2]}\n"
                                  "    - {channels: 24, stride: 2, depths: [2]}\n";
 
-static nas_context_t *context(uint64_t seed)
-{
-    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
-    o.seed = seed;
-    const char *t = getenv("NAS_TEST_THREADS");
-    o.num_threads = t ? atoi(t) : 1;
-    nas_context_t *c = NULL;
-    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
-    return c;
-}
-
 static nas__plan_t *compile(nas__dev_t *dev, const nas__graph_t *g, int batch, uint64_t stream)
 {
     nas__plan_opts_t o = NAS__PLAN_OPTS_INIT;
@@ -73,7 +62,7 @@ static double eval_loss(nas__plan_t *p, const float *x, const int32_t *y, float 
  * network with the exported state. */
 static void check_space(const char *yaml, int archs)
 {
-    nas_context_t *ctx = context(3);
+    nas_context_t *ctx = tu_context_threads(3);
     nas_space_t *s = NULL;
     assert_int_equal(nas_space_load_string(&s, ctx, yaml, strlen(yaml), NULL), NAS_OK);
     nas__dev_t *dev = NULL;
@@ -180,7 +169,7 @@ static void test_export_chain(void **unused)
 static void test_finetune_search(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = context(6);
+    nas_context_t *ctx = tu_context_threads(6);
     nas_space_t *s = NULL;
     assert_int_equal(nas_space_load_string(&s, ctx, NB201_YAML, strlen(NB201_YAML), NULL), NAS_OK);
     nas_params_t *ep = NULL, *sp = NULL;

@@ -79,17 +79,6 @@ static nas_model_opts_t model_opts(const nas_dataset_t *ds)
  * side, and oneDNN's OpenMP teams of two on two cores shared by two processes wait on each other at
  * every barrier (ten times slower).
  */
-static nas_context_t *test_context(uint64_t seed)
-{
-    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
-    o.seed = seed;
-    const char *t = getenv("NAS_TEST_THREADS");
-    o.num_threads = t ? atoi(t) : 1;
-    nas_context_t *c = NULL;
-    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
-    return c;
-}
-
 static int group_setup(void **state)
 {
     (void)state;
@@ -101,7 +90,7 @@ static int group_setup(void **state)
     }
     fclose(probe);
     snprintf(F.dir, sizeof F.dir, "%s", tu_tmpdir());
-    F.ctx = test_context(5);
+    F.ctx = tu_context_threads(5);
     if (nas_space_load_string(&F.space, F.ctx, TINY_YAML, sizeof TINY_YAML - 1, "tiny") != NAS_OK ||
         nas_arch_create(&F.arch, F.space) != NAS_OK || nas_arch_from_string(F.arch, TINY_ARCH) != NAS_OK)
         return -1;

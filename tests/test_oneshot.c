@@ -34,17 +34,6 @@ static const char NB201_YAML[] = "name: os-nb201\n"
                                  "    - {cells: 1, channels: 32}\n"
                                  "  reduction: residual\n";
 
-static nas_context_t *test_context(uint64_t seed)
-{
-    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
-    o.seed = seed;
-    const char *t = getenv("NAS_TEST_THREADS");
-    o.num_threads = t ? atoi(t) : 1;
-    nas_context_t *c = NULL;
-    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
-    return c;
-}
-
 static nas_space_t *load_text(nas_context_t *ctx, const char *yaml)
 {
     nas_space_t *s = NULL;
@@ -88,7 +77,7 @@ typedef struct edge_pick {
 static void test_derive_hand_made(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(1);
+    nas_context_t *ctx = tu_context_threads(1);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas__build_opts_t o = small_opts();
     nas__graph_t *g = NULL;
@@ -212,7 +201,7 @@ static double loss_of(nas__plan_t *p, const float *x, const int32_t *y, bool tra
 static void test_one_hot_equals_standalone(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(2);
+    nas_context_t *ctx = tu_context_threads(2);
     nas__dev_t *dev = NULL;
     assert_int_equal(nas__dev_create(&dev, ctx), NAS_OK);
     nas_space_t *s = load_text(ctx, NB201_YAML);
@@ -283,7 +272,7 @@ static void test_one_hot_equals_standalone(void **unused)
 static void test_gate_gradient(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(3);
+    nas_context_t *ctx = tu_context_threads(3);
     nas__dev_t *dev = NULL;
     assert_int_equal(nas__dev_create(&dev, ctx), NAS_OK);
     nas_space_t *s = load_text(ctx, NB201_YAML);
@@ -380,15 +369,6 @@ static void on_progress(void *user, const nas_progress_t *p)
         l->trials++;
 }
 
-static nas_params_t *params_of(nas_context_t *ctx, const char *const (*kv)[2], size_t n)
-{
-    nas_params_t *p = NULL;
-    assert_int_equal(nas_params_create(&p, ctx), NAS_OK);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(nas_params_set(p, kv[i][0], kv[i][1]), NAS_OK);
-    return p;
-}
-
 /* The n floats of epoch e's "weights" in an alphas file. */
 static void read_weights(const char *text, int e, float *out, size_t n)
 {
@@ -441,20 +421,20 @@ static const tiny_space_t NONE_CONV = { NONE_CONV_YAML, 1, 2 };
 static void tiny_search(const char *strategy, const tiny_space_t *sp_, const char *const (*extra)[2], size_t n_extra,
                         float *wlast, char *arch_out)
 {
-    nas_context_t *ctx = test_context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = load_text(ctx, sp_->yaml);
     static const char *const ekv[][2] = {
         { "dataset", "fashion-mnist" }, { "max_samples", "768" }, { "val_fraction", "0.34" },
         { "epochs", "1" },              { "batch_size", "64" },   { "stem_stride", "2" },
         { "latency", "false" },
     };
-    nas_params_t *ep = params_of(ctx, ekv, sizeof ekv / sizeof ekv[0]);
+    nas_params_t *ep = tu_params(ctx, ekv, sizeof ekv / sizeof ekv[0]);
     nas_evaluator_t *ev = NULL;
     if (nas_evaluator_create(&ev, s, "train", ep) != NAS_OK)
         fail_msg("train evaluator: %s", nas_context_errmsg(ctx));
     char path[600];
     snprintf(path, sizeof path, "%s/alphas.json", tu_tmpdir());
-    nas_params_t *sp = params_of(ctx, extra, n_extra);
+    nas_params_t *sp = tu_params(ctx, extra, n_extra);
     assert_int_equal(nas_params_set(sp, "epochs", "2"), NAS_OK);
     assert_int_equal(nas_params_set(sp, "alphas_path", path), NAS_OK);
     nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
@@ -585,13 +565,13 @@ static bool cancel_after(void *user)
 static void test_cancel(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(7);
+    nas_context_t *ctx = tu_context_threads(7);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     static const char *const ekv[][2] = {
         { "dataset", "fashion-mnist" }, { "max_samples", "512" }, { "val_fraction", "0.25" },
         { "stem_stride", "2" },         { "latency", "false" },
     };
-    nas_params_t *ep = params_of(ctx, ekv, sizeof ekv / sizeof ekv[0]);
+    nas_params_t *ep = tu_params(ctx, ekv, sizeof ekv / sizeof ekv[0]);
     nas_evaluator_t *ev = NULL;
     assert_int_equal(nas_evaluator_create(&ev, s, "train", ep), NAS_OK);
     nas_searcher_t *se = NULL;
@@ -642,7 +622,7 @@ static nas_status_t host_evaluate(nas_evaluator_t *self, void *state, const nas_
 static void test_refusals(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(5);
+    nas_context_t *ctx = tu_context_threads(5);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas_evaluator_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "host-eval", "test", host_create, host_destroy,
                                   host_evaluate, NULL };
@@ -721,7 +701,7 @@ static nas_status_t fwd_bwd(nas__plan_t *p, const float *x, const int32_t *y)
 static void test_second_order_gradient(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(6);
+    nas_context_t *ctx = tu_context_threads(6);
     nas__dev_t *dev = NULL;
     assert_int_equal(nas__dev_create(&dev, ctx), NAS_OK);
     nas_space_t *s = load_text(ctx, NB201_YAML);

@@ -56,26 +56,6 @@ static void on_progress(void *user, const nas_progress_t *p)
         c->trials++;
 }
 
-static nas_context_t *context(uint64_t seed)
-{
-    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
-    o.seed = seed;
-    const char *t = getenv("NAS_TEST_THREADS");
-    o.num_threads = t ? atoi(t) : 1;
-    nas_context_t *c = NULL;
-    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
-    return c;
-}
-
-static nas_params_t *params_of(nas_context_t *ctx, const char *const (*kv)[2], size_t n)
-{
-    nas_params_t *p = NULL;
-    assert_int_equal(nas_params_create(&p, ctx), NAS_OK);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(nas_params_set(p, kv[i][0], kv[i][1]), NAS_OK);
-    return p;
-}
-
 /* The n floats of epoch e's "weights" in an alphas file. */
 static void read_weights(const char *text, int e, float *out, size_t n)
 {
@@ -101,7 +81,7 @@ static void read_weights(const char *text, int e, float *out, size_t n)
  * file's text (free it) in *alphas. */
 static char *search(const char *yaml, const char *const (*kv)[2], size_t n, capture_t *cap)
 {
-    nas_context_t *ctx = context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = NULL;
     if (nas_space_load_string(&s, ctx, yaml, strlen(yaml), NULL) != NAS_OK)
         fail_msg("space: %s", nas_context_errmsg(ctx));
@@ -109,7 +89,7 @@ static char *search(const char *yaml, const char *const (*kv)[2], size_t n, capt
         { "dataset", "fashion-mnist" }, { "max_samples", "704" }, { "val_fraction", "0.36" },
         { "epochs", "1" },              { "batch_size", "64" },   { "latency", "false" },
     };
-    nas_params_t *ep = params_of(ctx, ekv, sizeof ekv / sizeof ekv[0]);
+    nas_params_t *ep = tu_params(ctx, ekv, sizeof ekv / sizeof ekv[0]);
     nas_evaluator_t *ev = NULL;
     if (nas_evaluator_create(&ev, s, "train", ep) != NAS_OK)
         fail_msg("train evaluator: %s", nas_context_errmsg(ctx));
@@ -119,7 +99,7 @@ static char *search(const char *yaml, const char *const (*kv)[2], size_t n, capt
     snprintf(path, sizeof path, "%s/px-alphas.json", dir);
     snprintf(journal, sizeof journal, "%s/px-journal.jsonl", dir);
     snprintf(derived, sizeof derived, "%s/derived.yaml", dir);
-    nas_params_t *sp = params_of(ctx, kv, n);
+    nas_params_t *sp = tu_params(ctx, kv, n);
     assert_int_equal(nas_params_set(sp, "alphas_path", path), NAS_OK);
     nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
     so.seed = 11;
@@ -244,7 +224,7 @@ static void test_latency_term(void **unused)
 static void test_refusals(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = context(1);
+    nas_context_t *ctx = tu_context_threads(1);
     nas_space_t *cell = NULL, *chain = NULL;
     assert_int_equal(nas_space_load_string(&cell, ctx, CELL_YAML, strlen(CELL_YAML), NULL), NAS_OK);
     assert_int_equal(nas_space_load_string(&chain, ctx, CHAIN_YAML, strlen(CHAIN_YAML), NULL), NAS_OK);

@@ -65,32 +65,12 @@ static char g_supernet[600];   /* written by the tiny spos search, read by the e
 static double g_derived_acc = NAN;
 static char g_derived[512];
 
-static nas_context_t *test_context(uint64_t seed)
-{
-    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
-    o.seed = seed;
-    const char *t = getenv("NAS_TEST_THREADS");
-    o.num_threads = t ? atoi(t) : 1;
-    nas_context_t *c = NULL;
-    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
-    return c;
-}
-
 static nas_space_t *load_text(nas_context_t *ctx, const char *yaml)
 {
     nas_space_t *s = NULL;
     if (nas_space_load_string(&s, ctx, yaml, strlen(yaml), NULL) != NAS_OK)
         fail_msg("loading YAML: %s", nas_context_errmsg(ctx));
     return s;
-}
-
-static nas_params_t *params_of(nas_context_t *ctx, const char *const (*kv)[2], size_t n)
-{
-    nas_params_t *p = NULL;
-    assert_int_equal(nas_params_create(&p, ctx), NAS_OK);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(nas_params_set(p, kv[i][0], kv[i][1]), NAS_OK);
-    return p;
 }
 
 /* The train evaluator's data (and the supernet evaluator's). */
@@ -104,7 +84,7 @@ static const char *const DATA_KV[][2] = {
 
 static void check_fair(const char *yaml, uint32_t want_n)
 {
-    nas_context_t *ctx = test_context(1);
+    nas_context_t *ctx = tu_context_threads(1);
     nas_space_t *s = load_text(ctx, yaml);
     uint32_t n = nas__fairnas_num_models(s);
     assert_int_equal(n, want_n);
@@ -153,7 +133,7 @@ static void test_fair_submodels(void **unused)
     check_fair(NB201_YAML, 5);   /* every op decision: each op exactly once */
     check_fair(CHAIN_YAML, 3);   /* 2- and 3-choice decisions together */
     /* The width a supernet is built at: the largest multiplier. */
-    nas_context_t *ctx = test_context(1);
+    nas_context_t *ctx = tu_context_threads(1);
     nas_space_t *s = load_text(ctx, CHAIN_YAML);
     nas_arch_t *a = NULL;
     assert_int_equal(nas_arch_create(&a, s), NAS_OK);
@@ -232,7 +212,7 @@ static void conv_stats(nas__plan_t *p, const float *x, double *mean, double *var
 static void test_bn_recalibration(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(2);
+    nas_context_t *ctx = tu_context_threads(2);
     nas__dev_t *dev = NULL;
     assert_int_equal(nas__dev_create(&dev, ctx), NAS_OK);
     nas__plan_t *p = small_plan(dev, ctx);
@@ -291,7 +271,7 @@ static void test_bn_recalibration(void **unused)
 static void test_grad_accumulation(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(3);
+    nas_context_t *ctx = tu_context_threads(3);
     nas__dev_t *dev = NULL;
     assert_int_equal(nas__dev_create(&dev, ctx), NAS_OK);
     nas__plan_t *p = small_plan(dev, ctx);
@@ -360,9 +340,9 @@ static void on_progress(void *user, const nas_progress_t *p)
 static void tiny_search(const char *strategy, const char *yaml, const char *const (*extra)[2], size_t n_extra,
                         progress_log_t *log)
 {
-    nas_context_t *ctx = test_context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = load_text(ctx, yaml);
-    nas_params_t *ep = params_of(ctx, DATA_KV, N_DATA);
+    nas_params_t *ep = tu_params(ctx, DATA_KV, N_DATA);
     static const char *const tkv[][2] = { { "epochs", "1" }, { "batch_size", "64" }, { "latency", "false" } };
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(nas_params_set(ep, tkv[i][0], tkv[i][1]), NAS_OK);
@@ -371,7 +351,7 @@ static void tiny_search(const char *strategy, const char *yaml, const char *cons
         fail_msg("train evaluator: %s", nas_context_errmsg(ctx));
     char apath[600];
     snprintf(apath, sizeof apath, "%s/search.json", tu_tmpdir());
-    nas_params_t *sp = params_of(ctx, extra, n_extra);
+    nas_params_t *sp = tu_params(ctx, extra, n_extra);
     static const char *const skv[][2] = { { "epochs", "1" }, { "search_trials", "8" }, { "population", "4" },
                                           { "recalib_batches", "2" }, { "eval_batches", "2" } };
     for (size_t i = 0; i < 5; i++)
@@ -473,7 +453,7 @@ static void test_fairnas_chain_latency(void **unused)
 
 static nas_status_t make_supernet_ev(nas_context_t *ctx, nas_space_t *s, const char *weights, nas_evaluator_t **ev)
 {
-    nas_params_t *p = params_of(ctx, DATA_KV, N_DATA);
+    nas_params_t *p = tu_params(ctx, DATA_KV, N_DATA);
     static const char *const kv[][2] = { { "recalib_batches", "2" }, { "eval_batches", "2" } };
     for (size_t i = 0; i < 2; i++)
         assert_int_equal(nas_params_set(p, kv[i][0], kv[i][1]), NAS_OK);
@@ -510,7 +490,7 @@ static void test_supernet_evaluator(void **unused)
 {
     (void)unused;
     assert_true(g_supernet[0] && g_derived[0]);
-    nas_context_t *ctx = test_context(4);   /* the search's seed: the same scoring batches */
+    nas_context_t *ctx = tu_context_threads(4);   /* the search's seed: the same scoring batches */
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas_evaluator_t *ev = NULL;
     if (make_supernet_ev(ctx, s, g_supernet, &ev) != NAS_OK)
@@ -556,7 +536,7 @@ static void test_supernet_refusals(void **unused)
 {
     (void)unused;
     assert_true(g_supernet[0]);
-    nas_context_t *ctx = test_context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas_evaluator_t *ev = NULL;
     /* no weights parameter */
@@ -598,7 +578,7 @@ static void test_blackbox_on_supernet(void **unused)
 {
     (void)unused;
     assert_true(g_supernet[0]);
-    nas_context_t *ctx = test_context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     nas_evaluator_t *ev = NULL;
     if (make_supernet_ev(ctx, s, g_supernet, &ev) != NAS_OK)
@@ -639,7 +619,7 @@ static void test_search_refusals(void **unused)
 {
     (void)unused;
     assert_true(g_supernet[0]);
-    nas_context_t *ctx = test_context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = load_text(ctx, NB201_YAML);
     static const struct {
         const char *key, *value;
@@ -709,15 +689,15 @@ static bool cancel_after_two(void *user)
 static void test_cancel_in_search(void **unused)
 {
     (void)unused;
-    nas_context_t *ctx = test_context(4);
+    nas_context_t *ctx = tu_context_threads(4);
     nas_space_t *s = load_text(ctx, NB201_YAML);
-    nas_params_t *ep = params_of(ctx, DATA_KV, N_DATA);
+    nas_params_t *ep = tu_params(ctx, DATA_KV, N_DATA);
     assert_int_equal(nas_params_set(ep, "latency", "false"), NAS_OK);
     nas_evaluator_t *ev = NULL;
     assert_int_equal(nas_evaluator_create(&ev, s, "train", ep), NAS_OK);
     static const char *const skv[][2] = { { "epochs", "1" }, { "search_trials", "50" }, { "population", "4" },
                                           { "recalib_batches", "1" }, { "eval_batches", "1" } };
-    nas_params_t *sp = params_of(ctx, skv, 5);
+    nas_params_t *sp = tu_params(ctx, skv, 5);
     nas_searcher_t *se = NULL;
     assert_int_equal(nas_searcher_create(&se, s, "spos", sp, NULL), NAS_OK);
     cancel_state_t c = { 0 };

@@ -46,17 +46,6 @@ static nas_context_t *ctx;
  * side, and oneDNN's OpenMP teams of two on two cores shared by two processes wait on each other at
  * every barrier (ten times slower).
  */
-static nas_context_t *test_context(uint64_t seed)
-{
-    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
-    o.seed = seed;
-    const char *t = getenv("NAS_TEST_THREADS");
-    o.num_threads = t ? atoi(t) : 1;
-    nas_context_t *c = NULL;
-    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
-    return c;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -66,7 +55,7 @@ static int setup(void **state)
         return -1;
     }
     fclose(probe);
-    ctx = test_context(3);
+    ctx = tu_context_threads(3);
     return 0;
 }
 

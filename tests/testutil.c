@@ -171,3 +171,23 @@ bool tu_comma_locale(void)
     setenv("LOCPATH", dir, 1);
     return setlocale(LC_NUMERIC, "de_DE.UTF-8") != NULL;
 }
+
+nas_context_t *tu_context_threads(uint64_t seed)
+{
+    nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;
+    o.seed = seed;
+    const char *t = getenv("NAS_TEST_THREADS");
+    o.num_threads = t ? atoi(t) : 1;
+    nas_context_t *c = NULL;
+    assert_int_equal(nas_context_create(&c, &o), NAS_OK);
+    return c;
+}
+
+nas_params_t *tu_params(nas_context_t *ctx, const char *const (*kv)[2], size_t n)
+{
+    nas_params_t *p = NULL;
+    assert_int_equal(nas_params_create(&p, ctx), NAS_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(nas_params_set(p, kv[i][0], kv[i][1]), NAS_OK);
+    return p;
+}

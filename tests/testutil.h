@@ -24,6 +24,11 @@ void tu_alloc_hooks(nas_allocator_t *out, tu_alloc_t *state);
 nas_context_t *tu_context(tu_alloc_t *state, uint64_t seed);
 /* A context with the default allocator; fails the test if it cannot be made. */
 nas_context_t *tu_context_plain(uint64_t seed);
+/* Same, with the thread count of NAS_TEST_THREADS (default 1: two oneDNN processes on two cores slow
+ * each other down badly, and meson runs tests side by side). */
+nas_context_t *tu_context_threads(uint64_t seed);
+/* Parameters from n key-value pairs; fails the test on an error. */
+nas_params_t *tu_params(nas_context_t *ctx, const char *const (*kv)[2], size_t n);
 
 /* Path of a file in the source tree (static buffer, valid until the next call). */
 const char *tu_src_path(const char *rel);

@@ -36,6 +36,7 @@
 #include "search/search_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,7 @@ typedef struct darts {
     nas_context_t *ctx;
     nas__darts_unroll_t unroll;
 } darts_t;
+_Static_assert(offsetof(darts_t, cfg) == 0, "nas__oneshot_run_hook reads the cfg at the start of the state");
 
 static void darts_destroy(void *state)
 {
@@ -232,12 +234,6 @@ static nas_status_t darts_create(nas_searcher_t *self, const nas_params_t *param
     return NAS_OK;
 }
 
-static nas_status_t darts_run(nas_searcher_t *self, void *state, nas_run_t *run)
-{
-    darts_t *d = state;
-    return nas__oneshot_run(self, run, &d->cfg);
-}
-
 static const nas_searcher_vtable_t darts_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -251,7 +247,7 @@ static const nas_searcher_vtable_t darts_vtable = {
     .user_data = NULL,
     .save = NULL,
     .load = NULL,
-    .run = darts_run,
+    .run = nas__oneshot_run_hook,
 };
 
 nas_status_t nas__register_darts(nas_context_t *ctx)

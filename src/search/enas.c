@@ -54,6 +54,7 @@
 #include "search/search_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +82,7 @@ typedef struct enas {
     double baseline;
     bool have_baseline;
 } enas_t;
+_Static_assert(offsetof(enas_t, cfg) == 0, "nas__oneshot_run_hook reads the cfg at the start of the state");
 
 static void enas_destroy(void *state)
 {
@@ -463,12 +465,6 @@ static nas_status_t enas_create(nas_searcher_t *self, const nas_params_t *params
     return setup_controller(self, e);
 }
 
-static nas_status_t enas_run(nas_searcher_t *self, void *state, nas_run_t *run)
-{
-    enas_t *e = state;
-    return nas__oneshot_run(self, run, &e->cfg);
-}
-
 static const nas_searcher_vtable_t enas_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -483,7 +479,7 @@ static const nas_searcher_vtable_t enas_vtable = {
     .user_data = NULL,
     .save = NULL,
     .load = NULL,
-    .run = enas_run,
+    .run = nas__oneshot_run_hook,
 };
 
 nas_status_t nas__register_enas(nas_context_t *ctx)

@@ -28,6 +28,7 @@
 #include "search/supernet_search.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ typedef struct fairnas {
     uint32_t *pos;             /* per mixed node: its first path in count */
     uint64_t steps;
 } fairnas_t;
+_Static_assert(offsetof(fairnas_t, cfg) == 0, "nas__oneshot_run_hook reads the cfg at the start of the state");
 
 /* ---------------------------------------------------------------------- */
 /* Sub-models                                                              */
@@ -230,12 +232,6 @@ static nas_status_t fairnas_create(nas_searcher_t *self, const nas_params_t *par
     return st;
 }
 
-static nas_status_t fairnas_run(nas_searcher_t *self, void *state, nas_run_t *run)
-{
-    fairnas_t *f = state;
-    return nas__oneshot_run(self, run, &f->cfg);
-}
-
 static const nas_searcher_vtable_t fairnas_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -249,7 +245,7 @@ static const nas_searcher_vtable_t fairnas_vtable = {
     .user_data = NULL,
     .save = NULL,
     .load = NULL,
-    .run = fairnas_run,
+    .run = nas__oneshot_run_hook,
 };
 
 nas_status_t nas__register_fairnas(nas_context_t *ctx)

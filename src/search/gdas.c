@@ -24,6 +24,7 @@
 #include "search/search_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ typedef struct gdas {
     uint32_t *sel;               /* the last sample's op, at each decision's offset */
     uint8_t *seen;
 } gdas_t;
+_Static_assert(offsetof(gdas_t, cfg) == 0, "nas__oneshot_run_hook reads the cfg at the start of the state");
 
 static void gdas_destroy(void *state)
 {
@@ -182,12 +184,6 @@ static nas_status_t gdas_create(nas_searcher_t *self, const nas_params_t *params
     return NAS_OK;
 }
 
-static nas_status_t gdas_run(nas_searcher_t *self, void *state, nas_run_t *run)
-{
-    gdas_t *g = state;
-    return nas__oneshot_run(self, run, &g->cfg);
-}
-
 static const nas_searcher_vtable_t gdas_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -201,7 +197,7 @@ static const nas_searcher_vtable_t gdas_vtable = {
     .user_data = NULL,
     .save = NULL,
     .load = NULL,
-    .run = gdas_run,
+    .run = nas__oneshot_run_hook,
 };
 
 nas_status_t nas__register_gdas(nas_context_t *ctx)

@@ -637,6 +637,11 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
     return st;
 }
 
+nas_status_t nas__oneshot_run_hook(nas_searcher_t *self, void *state, nas_run_t *run)
+{
+    return nas__oneshot_run(self, run, (const nas__oneshot_cfg_t *)state);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Parameters                                                              */
 

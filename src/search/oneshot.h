@@ -117,6 +117,8 @@ nas_status_t nas__oneshot_next_val(nas__oneshot_t *os);
 nas_status_t nas__oneshot_ask(nas_searcher_t *self, void *state, nas_candidate_t *cand);
 
 nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__oneshot_cfg_t *cfg);
+/* The vtable's run hook of a strategy whose state starts with its nas__oneshot_cfg_t. */
+nas_status_t nas__oneshot_run_hook(nas_searcher_t *self, void *state, nas_run_t *run);
 
 /*
  * Read the parameters every one-shot strategy shares into cfg (defaults: what cfg holds): epochs,

@@ -43,6 +43,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ typedef struct proxyless {
     uint32_t total_paths;
     double last_ms;                   /* the last expected latency (NaN: none) */
 } proxyless_t;
+_Static_assert(offsetof(proxyless_t, cfg) == 0, "nas__oneshot_run_hook reads the cfg at the start of the state");
 
 static void proxyless_destroy(void *state)
 {
@@ -488,12 +490,6 @@ static nas_status_t proxyless_create(nas_searcher_t *self, const nas_params_t *p
     return params(self, p, prm);
 }
 
-static nas_status_t proxyless_run(nas_searcher_t *self, void *state, nas_run_t *run)
-{
-    proxyless_t *p = state;
-    return nas__oneshot_run(self, run, &p->cfg);
-}
-
 static const nas_searcher_vtable_t proxyless_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -508,7 +504,7 @@ static const nas_searcher_vtable_t proxyless_vtable = {
     .user_data = NULL,
     .save = NULL,
     .load = NULL,
-    .run = proxyless_run,
+    .run = nas__oneshot_run_hook,
 };
 
 nas_status_t nas__register_proxyless(nas_context_t *ctx)

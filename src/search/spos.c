@@ -36,6 +36,7 @@
 #include "search/supernet_search.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 typedef struct spos {
@@ -48,6 +49,7 @@ typedef struct spos {
     nas_arch_t *arch;
     uint32_t *paths;
 } spos_t;
+_Static_assert(offsetof(spos_t, cfg) == 0, "nas__oneshot_run_hook reads the cfg at the start of the state");
 
 static void spos_destroy(void *state)
 {
@@ -129,12 +131,6 @@ static nas_status_t spos_create(nas_searcher_t *self, const nas_params_t *params
     return st;
 }
 
-static nas_status_t spos_run(nas_searcher_t *self, void *state, nas_run_t *run)
-{
-    spos_t *s = state;
-    return nas__oneshot_run(self, run, &s->cfg);
-}
-
 static const nas_searcher_vtable_t spos_vtable = {
     .abi_version = NAS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nas_searcher_vtable_t),
@@ -149,7 +145,7 @@ static const nas_searcher_vtable_t spos_vtable = {
     .user_data = NULL,
     .save = NULL,
     .load = NULL,
-    .run = spos_run,
+    .run = nas__oneshot_run_hook,
 };
 
 nas_status_t nas__register_spos(nas_context_t *ctx)
