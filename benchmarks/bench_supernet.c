@@ -3,7 +3,7 @@
  *
  *   bench_supernet [--space spaces/darts.yaml] [--mode darts|single|binary] [--batch 64] [--threads 2]
  *                  [--steps 20] [--warmup 3] [--scale S] [--cells N] [--stem-stride 1] [--size 28]
- *                  [--in-c 1] [--classes 10] [--seed 1] [--profile]
+ *                  [--in-c 1] [--classes 10] [--seed 1]
  *
  * Builds the supernet of the space with the build overrides (channel scale, cells per stage) in one
  * mixed mode and times weight-training steps (forward, backward, SGD) on a fixed batch of random
@@ -13,7 +13,6 @@
  *   binary   ProxylessNAS's binarized paths: two sampled paths per mixed node, the rest unused
  * Prints supernet_images_per_s=, supernet_step_ms=, supernet_peak_rss_mb= (the process's peak resident
  * memory: run one mode per process to compare modes) and the plan's parameter and memory counts.
- * --profile prints per-op-kind time from the plan's statistics when the plan keeps them.
  */
 #include <stdio.h>
 #include <stdlib.h>
