@@ -221,6 +221,82 @@ static void test_latency_term(void **unused)
     remove(dir);
 }
 
+static bool cancel_now(void *user)
+{
+    (void)user;
+    return true;
+}
+
+/* One run of a 1-epoch proxyless search over the journal (resume or not, cancelled at once or not);
+ * returns the run's status and its number of trials. */
+static nas_status_t journaled_run(const char *journal, bool resume, bool cancel, uint64_t *trials)
+{
+    nas_context_t *ctx = tu_context_threads(4);
+    nas_space_t *s = NULL;
+    assert_int_equal(nas_space_load_string(&s, ctx, CELL_YAML, strlen(CELL_YAML), NULL), NAS_OK);
+    static const char *const ekv[][2] = { { "dataset", "fashion-mnist" }, { "max_samples", "512" },
+                                          { "val_fraction", "0.25" },     { "epochs", "0.5" },
+                                          { "latency", "false" } };
+    nas_params_t *ep = tu_params(ctx, ekv, sizeof ekv / sizeof ekv[0]);
+    static const char *const skv[][2] = { { "epochs", "1" }, { "warmup_epochs", "0" } };
+    nas_params_t *sp = tu_params(ctx, skv, 2);
+    nas_evaluator_t *ev = NULL;
+    assert_int_equal(nas_evaluator_create(&ev, s, "train", ep), NAS_OK);
+    nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
+    so.seed = 3;
+    nas_searcher_t *se = NULL;
+    assert_int_equal(nas_searcher_create(&se, s, "proxyless", sp, &so), NAS_OK);
+    nas_run_opts_t ro = NAS_RUN_OPTS_INIT;
+    ro.journal_path = journal;
+    ro.resume = resume;
+    ro.cancel = cancel ? cancel_now : NULL;
+    nas_run_t *run = NULL;
+    if (nas_run_create(&run, se, ev, &ro) != NAS_OK)
+        fail_msg("run: %s", nas_context_errmsg(ctx));
+    nas_status_t st = nas_run_execute(run);
+    *trials = nas_run_num_trials(run);
+    nas_run_destroy(run);
+    nas_searcher_destroy(se);
+    nas_evaluator_destroy(ev);
+    nas_params_destroy(sp);
+    nas_params_destroy(ep);
+    nas_space_destroy(s);
+    nas_context_destroy(ctx);
+    return st;
+}
+
+/* A one-shot search killed before its retrain starts over on resume; resumed after it, it is done
+ * and keeps its one trial (no second search, no second trial in the journal). */
+static void test_resume(void **unused)
+{
+    (void)unused;
+    char dir[300], journal[600];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    snprintf(journal, sizeof journal, "%s/journal.jsonl", dir);
+    uint64_t n = 0;
+    assert_int_equal(journaled_run(journal, false, true, &n), NAS_E_ABORTED);
+    assert_int_equal(n, 0);
+    assert_int_equal(journaled_run(journal, true, false, &n), NAS_OK);
+    assert_int_equal(n, 1);
+    size_t len = 0;
+    char *before = tu_read_file(journal, &len);
+    assert_non_null(before);
+    assert_int_equal(journaled_run(journal, true, false, &n), NAS_OK);
+    assert_int_equal(n, 1);
+    char *after = tu_read_file(journal, &len);
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    char p[700];
+    static const char *const files[] = { "journal.jsonl", "alphas.json", "derived.yaml" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        remove(p);
+    }
+    remove(dir);
+}
+
 static void test_refusals(void **unused)
 {
     (void)unused;
@@ -273,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_cell_search),
         cmocka_unit_test(test_latency_term),
+        cmocka_unit_test(test_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -272,7 +272,9 @@ static nas_status_t take_back(resume_t *r, const char *path)
         if (id != i - 1)
             return nas__fail(run->errmsg, NAS_E_CORRUPT, "%s:%zu: trial %llu where trial %u was expected", path,
                              r->lines[i].line, (unsigned long long)id, (unsigned)(i - 1));
-        if (id >= covered && (st = replay(r, &r->lines[i], path, id, arch, fidelity, run->res)) != NAS_OK)
+        /* A one-shot strategy's trial is the retrain of its answer: nothing to ask again. */
+        if (id >= covered && !nas__searcher_has_run(run->searcher) &&
+            (st = replay(r, &r->lines[i], path, id, arch, fidelity, run->res)) != NAS_OK)
             break;
         st = nas__run_record(run, id, arch, fidelity, run->res);
         if (isfinite(elapsed) && elapsed > 0.0)

@@ -37,7 +37,9 @@ nas_status_t nas_run_create(nas_run_t **out, nas_searcher_t *searcher, nas_evalu
                              "nas_run_create: max_seconds, max_cost and trial_timeout must be finite and >= 0");
     if (o.trial_timeout > 0.0)
         o.isolate = true;
-    if (!o.max_trials && o.max_seconds == 0.0 && o.max_cost == 0.0 && !nas__searcher_finite(searcher))
+    /* (a one-shot strategy ends by itself: its supernet epochs, then one retrain) */
+    if (!o.max_trials && o.max_seconds == 0.0 && o.max_cost == 0.0 && !nas__searcher_finite(searcher) &&
+        !nas__searcher_has_run(searcher))
         return nas__ctx_fail(ctx, NAS_E_INVAL,
                              "nas_run_create: searcher '%s' may never be exhausted: set a budget (max_trials, "
                              "max_seconds or max_cost)", nas_searcher_name(searcher));
@@ -375,6 +377,13 @@ nas_status_t nas_run_execute(nas_run_t *run)
     run->started = nas__now();
     run->errmsg[0] = '\0';
     nas_status_t st = NAS_OK;
+    if (nas__searcher_has_run(run->searcher) && run->num_trials > 0) {
+        /* A one-shot search ends with its one trial (the retrain of what it found): a resumed run
+         * that has it is complete. Killed before it, the search starts over (nothing was lost). */
+        run->stop_reason = "done";
+        run->running = false;
+        return NAS_OK;
+    }
     if (nas__searcher_has_run(run->searcher)) {
         /* A one-shot strategy drives the search itself. */
         run->stop_reason = "";
