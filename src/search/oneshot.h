@@ -137,6 +137,8 @@ nas_status_t nas__oneshot_params(nas_searcher_t *self, const nas_params_t *param
  */
 nas_status_t nas__oneshot_derive(const nas__supernet_map_t *map, float *weights, uint32_t max_skip, bool keep_none,
                                  nas_arch_t *arch, char *errbuf);
+/* Whether mixed nodes a and b stand for the same decision (one per cell of a type): tied alphas. */
+bool nas__oneshot_same_decision(const nas__mixed_map_t *a, const nas__mixed_map_t *b);
 
 /* Second-order DARTS (darts.c): the unrolled architecture gradient of the current batches into grad
  * (n_alpha floats); the plan's weights and BN statistics are left as they were. Buffers in *u (zeroed
