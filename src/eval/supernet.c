@@ -2,7 +2,7 @@
  * The "supernet" evaluator: scores any architecture of the space in milliseconds with the weights
  * it inherits from a supernet trained by spos or fairnas (their supernet_path parameter), so that
  * black-box strategies (random, evolution, nsga2, ...) can search a trained supernet too. Also the
- * supernet file format and the scoring shared with those strategies (search/supernet_search.h).
+ * supernet file format and the scoring shared with those strategies (eval/supernet_internal.h).
  *
  * Per candidate: select the architecture's paths in the supernet (nas__supernet_paths: unpicked
  * cell inputs take none, chain layers past the depth are off), recalibrate BN on recalib_batches
@@ -30,7 +30,8 @@
  */
 #include "model/model_internal.h"
 #include "search/search_internal.h"
-#include "search/supernet_search.h"
+#include "data/loader.h"
+#include "eval/supernet_internal.h"
 
 #include <math.h>
 #include <stdio.h>
