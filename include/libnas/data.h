@@ -156,6 +156,26 @@ NAS_API nas_status_t nas_dataset_set_augmentation(nas_dataset_t *ds, uint32_t pa
  */
 NAS_API nas_status_t nas_dataset_get(const nas_dataset_t *ds, uint64_t i, float *image, int32_t *label);
 
+/**
+ * Make in-memory data sets available to evaluators by name: the `train` evaluator's parameter
+ * `dataset: NAME` then trains on `train` (split into training and validation samples by
+ * `val_fraction`, cut by `max_samples`, normalized, as for files) and reports test metrics on
+ * `test` when its parameter `test` is true. This is how a host whose data is in memory (e.g. NumPy
+ * arrays wrapped with nas_dataset_from_buffer()) runs searches with the built-in evaluators.
+ * The context keeps its own views of both (sharing their storage, nothing is copied), so the caller
+ * may destroy its handles at once; buffers borrowed by nas_dataset_from_buffer() must stay valid
+ * until the context is destroyed. The views carry the normalization and augmentation the data sets
+ * have now. Registered data sets live as long as the context.
+ * @param[in] name   [a-z0-9_-]+, at most 128 bytes; "fashion-mnist" is reserved for the files
+ * @param[in] train  the training samples (required)
+ * @param[in] test   test samples of the same shape, or NULL
+ * @return NAS_OK; NAS_E_INVAL (NULL ctx, train or name, a bad or reserved name, a test set of another
+ *         shape or with more classes); NAS_E_EXISTS (name taken); NAS_E_NOMEM. Message in
+ *         nas_context_errmsg(). Since 0.1.
+ */
+NAS_API nas_status_t nas_context_add_dataset(nas_context_t *ctx, const char *name, const nas_dataset_t *train,
+                                             const nas_dataset_t *test);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,6 +94,12 @@ void nas_context_destroy(nas_context_t *ctx)
 {
     if (!ctx)
         return;
+    for (uint32_t i = ctx->num_attachments; i-- > 0;) {
+        nas__attachment_t *a = &ctx->attachments[i];
+        a->release(ctx, a->object);
+        nas__free(ctx, a->name);
+    }
+    nas__free(ctx, ctx->attachments);
     for (uint32_t i = 0; i < ctx->num_searchers; i++) {
         nas__free(ctx, ctx->searchers[i].name);
         nas__free(ctx, ctx->searchers[i].description);
@@ -279,5 +285,33 @@ nas_status_t nas_context_evaluator_at(const nas_context_t *ctx, uint32_t i, cons
         *name = ctx->evaluators[i].name;
     if (description)
         *description = ctx->evaluators[i].description;
+    return NAS_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Attachments                                                             */
+
+void *nas__ctx_attached(const nas_context_t *ctx, const char *kind, const char *name)
+{
+    if (!ctx || !name)
+        return NULL;
+    for (uint32_t i = 0; i < ctx->num_attachments; i++)
+        if (strcmp(ctx->attachments[i].kind, kind) == 0 && strcmp(ctx->attachments[i].name, name) == 0)
+            return ctx->attachments[i].object;
+    return NULL;
+}
+
+nas_status_t nas__ctx_attach(nas_context_t *ctx, const char *kind, const char *name, void *object,
+                             nas__release_fn release)
+{
+    if (nas__ctx_attached(ctx, kind, name))
+        return nas__ctx_fail(ctx, NAS_E_EXISTS, "a %s named '%s' is already registered", kind, name);
+    char *copy = nas__strdup(ctx, name);
+    if (!copy || !nas__grow(ctx, (void **)&ctx->attachments, &ctx->cap_attachments, ctx->num_attachments + 1,
+                            sizeof *ctx->attachments)) {
+        nas__free(ctx, copy);
+        return nas__ctx_fail(ctx, NAS_E_NOMEM, "out of memory registering the %s '%s'", kind, name);
+    }
+    ctx->attachments[ctx->num_attachments++] = (nas__attachment_t){ kind, copy, object, release };
     return NAS_OK;
 }

@@ -33,8 +33,28 @@ struct nas_context {
     uint32_t num_searchers, cap_searchers;
     struct nas__evaluator_entry *evaluators;
     uint32_t num_evaluators, cap_evaluators;
+    struct nas__attachment *attachments;
+    uint32_t num_attachments, cap_attachments;
     char errmsg[NAS_ERRMSG_CAP];
 };
+
+/*
+ * Named objects a higher layer hangs on the context (e.g. data sets registered for evaluators), so
+ * that core does not depend on their types: the context calls `release` on each at destruction, in
+ * reverse order of attachment, before anything of its own is freed.
+ */
+typedef void (*nas__release_fn)(nas_context_t *ctx, void *object);
+typedef struct nas__attachment {
+    const char *kind;      /* a static string naming the kind, e.g. "dataset" */
+    char *name;
+    void *object;
+    nas__release_fn release;
+} nas__attachment_t;
+/* Attach `object` as (kind, name); NAS_E_EXISTS when taken, NAS_E_NOMEM. On failure the caller keeps it. */
+nas_status_t nas__ctx_attach(nas_context_t *ctx, const char *kind, const char *name, void *object,
+                             nas__release_fn release);
+/* The object attached as (kind, name), or NULL. */
+void *nas__ctx_attached(const nas_context_t *ctx, const char *kind, const char *name);
 
 /* Allocation through the context's hooks. All return NULL on failure (and on size overflow). */
 void *nas__malloc(nas_context_t *ctx, size_t size);

@@ -37,6 +37,13 @@ struct nas_dataset {
     char errmsg[NAS_ERRMSG_CAP];
 };
 
+/*
+ * The data sets registered under `name` with nas_context_add_dataset() (test may be NULL), or false.
+ * They are owned by the context.
+ */
+bool nas__dataset_registered(const nas_context_t *ctx, const char *name, const nas_dataset_t **train,
+                             const nas_dataset_t **test);
+
 /* Store sample index of the data set's i-th sample (i < ds->n). */
 static inline uint64_t nas__ds_pos(const nas_dataset_t *ds, uint64_t i)
 {

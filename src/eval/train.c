@@ -3,7 +3,8 @@
  * stratified validation split. The data is loaded, split and normalized once, at creation.
  *
  * Parameters (all optional):
- *   data      dataset        "fashion-mnist" (the default; files from data_dir)
+ *   data      dataset        "fashion-mnist" (the default; files from data_dir), or a name given to
+ *                            nas_context_add_dataset() (in-memory data sets, e.g. NumPy arrays)
  *             data_dir       folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
  *             train_images, train_labels, test_images, test_labels   IDX files instead of a named data set
  *             max_samples    use only the first N training samples (0: all)
@@ -26,6 +27,7 @@
  * A diverged candidate (NaN or infinite loss) is a trial with status NAS_E_DIVERGED; so are other
  * failures of one candidate (its own status); the search goes on.
  */
+#include "data/dataset.h"
 #include "model/model_internal.h"
 #include "search/search_internal.h"
 #include "eval/eval_internal.h"
@@ -197,6 +199,8 @@ typedef struct paths {
     const char *dir;
     char buf[4][512];
     const char *img, *lab, *timg, *tlab;
+    const char *registered;                      /* name given to nas_context_add_dataset(), or NULL */
+    const nas_dataset_t *reg_train, *reg_test;   /* its data sets (owned by the context) */
 } paths_t;
 
 static nas_status_t data_paths(reader_t *r, paths_t *ps)
@@ -217,10 +221,19 @@ static nas_status_t data_paths(reader_t *r, paths_t *ps)
         nas_evaluator_set_errmsg(r->self, "give either 'dataset' or 'train_images'/'train_labels', not both");
         return NAS_E_INVAL;
     }
+    if (dataset && nas__dataset_registered(nas__evaluator_context(r->self), dataset, &ps->reg_train,
+                                           &ps->reg_test)) {
+        if (ps->timg) {
+            nas_evaluator_set_errmsg(r->self, "give either a registered 'dataset' or 'test_images', not both");
+            return NAS_E_INVAL;
+        }
+        ps->registered = dataset;
+        return NAS_OK;
+    }
     if (dataset && strcmp(dataset, "fashion-mnist") != 0) {
         char msg[300];
-        snprintf(msg, sizeof msg, "parameter 'dataset': unknown data set '%.100s' (known: fashion-mnist; or give "
-                 "train_images and train_labels)", dataset);
+        snprintf(msg, sizeof msg, "parameter 'dataset': unknown data set '%.100s' (known: fashion-mnist and the "
+                 "names given to nas_context_add_dataset(); or give train_images and train_labels)", dataset);
         nas_evaluator_set_errmsg(r->self, msg);
         return NAS_E_INVAL;
     }
@@ -279,14 +292,35 @@ static nas_status_t take_fraction(nas_evaluator_t *self, trainev_t *t, uint64_t 
     return NAS_OK;
 }
 
+/* The test samples: a view of the registered test set, or the IDX files. */
+static nas_status_t load_test(nas_context_t *ctx, const paths_t *ps, nas_dataset_t **out)
+{
+    if (!ps->registered)
+        return nas_dataset_load_idx(out, ctx, ps->timg, ps->tlab);
+    nas_status_t st = nas_dataset_subset(ps->reg_test, 0, nas_dataset_num_samples(ps->reg_test), out);
+    if (st != NAS_OK)
+        nas__ctx_fail(ctx, st, "%s", nas_dataset_errmsg(ps->reg_test));
+    return st;
+}
+
 static nas_status_t load_data(nas_evaluator_t *self, trainev_t *t, const paths_t *ps, uint64_t max_samples,
                               double val_fraction, bool normalize, bool test)
 {
     nas_context_t *ctx = t->ctx;
     nas_dataset_t *all = NULL, *part = NULL;
-    nas_status_t st = nas_dataset_load_idx(&all, ctx, ps->img, ps->lab);
-    if (st != NAS_OK)
+    nas_status_t st;
+    if (ps->registered) {
+        if (test && !ps->reg_test) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "data set '%.100s' was registered without a test set", ps->registered);
+            return data_failed(self, NAS_E_INVAL, "parameter 'test'", msg);
+        }
+        st = nas_dataset_subset(ps->reg_train, 0, nas_dataset_num_samples(ps->reg_train), &all);
+        if (st != NAS_OK)
+            return data_failed(self, st, "training data", nas_dataset_errmsg(ps->reg_train));
+    } else if ((st = nas_dataset_load_idx(&all, ctx, ps->img, ps->lab)) != NAS_OK) {
         return data_failed(self, st, "training data", nas_context_errmsg(ctx));
+    }
     if (max_samples && max_samples < nas_dataset_num_samples(all)) {
         if ((st = nas_dataset_subset(all, 0, max_samples, &part)) != NAS_OK) {
             data_failed(self, st, "max_samples", nas_dataset_errmsg(all));
@@ -314,7 +348,7 @@ static nas_status_t load_data(nas_evaluator_t *self, trainev_t *t, const paths_t
             goto out_free;
         }
         if (test) {
-            if ((st = nas_dataset_load_idx(&t->test, ctx, ps->timg, ps->tlab)) != NAS_OK) {
+            if ((st = load_test(ctx, ps, &t->test)) != NAS_OK) {
                 data_failed(self, st, "test data", nas_context_errmsg(ctx));
                 goto out_free;
             }
@@ -323,7 +357,7 @@ static nas_status_t load_data(nas_evaluator_t *self, trainev_t *t, const paths_t
                 goto out_free;
             }
         }
-    } else if (test && (st = nas_dataset_load_idx(&t->test, ctx, ps->timg, ps->tlab)) != NAS_OK) {
+    } else if (test && (st = load_test(ctx, ps, &t->test)) != NAS_OK) {
         data_failed(self, st, "test data", nas_context_errmsg(ctx));
         goto out_free;
     }
