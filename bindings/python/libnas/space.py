@@ -1,0 +1,291 @@
+"""Search spaces and architectures."""
+import ctypes
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from . import _capi
+from ._handle import Handle
+from ._lib import LibnasError, check, lib, to_bytes, to_str
+from .core import Rng, _context
+
+FAMILIES = {_capi.NAS_FAMILY_NONE: "none", _capi.NAS_FAMILY_CELL: "cell", _capi.NAS_FAMILY_CHAIN: "chain"}
+KINDS = {_capi.NAS_DIM_CATEGORICAL: "categorical", _capi.NAS_DIM_INT: "int", _capi.NAS_DIM_FLOAT: "float"}
+ROLES = {_capi.NAS_ROLE_OP: "op", _capi.NAS_ROLE_INPUTS: "inputs", _capi.NAS_ROLE_DEPTH: "depth",
+         _capi.NAS_ROLE_WIDTH: "width", _capi.NAS_ROLE_HPARAM: "hparam"}
+
+
+@dataclass(frozen=True)
+class Dim:
+    """One decision of a space."""
+    index: int
+    name: str
+    kind: str                    # "categorical", "int" or "float"
+    role: str                    # "op", "inputs", "depth", "width" or "hparam"
+    choices: Tuple[str, ...]     # categorical: the option labels; otherwise ()
+    low: float
+    high: float
+    log_scale: bool
+    parent: Optional[str]        # the decision this one depends on
+    parent_min: int              # active only when the parent's choice index >= parent_min
+
+
+class Space(Handle):
+    """A search space loaded from YAML (docs/spaces.md). Use Space.load(path) or Space.from_string(yaml)."""
+
+    _destroy = lib.nas_space_destroy
+
+    def __init__(self, ptr, context, owner=None):
+        super().__init__(ptr, owner if owner is not None else context)
+        self.context = context
+        self._dims = None
+        self._by_name = None
+        self._rng = None
+        self.yaml = None  # the YAML text it was loaded from (models made from it carry it into saved files)
+
+    @classmethod
+    def load(cls, path, context=None):
+        """Load a space file. Errors name FILE:LINE:COLUMN."""
+        ctx = _context(context)
+        ptr = ctypes.c_void_p()
+        check(lib.nas_space_load_file(ctypes.byref(ptr), ctx, to_bytes(path, "path")), ctx.errmsg)
+        space = cls(ptr.value, ctx)
+        try:
+            with open(path, "rb") as f:
+                space.yaml = f.read()
+        except OSError:
+            pass
+        return space
+
+    @classmethod
+    def from_string(cls, yaml, context=None, origin="<string>"):
+        """Load a space from YAML text."""
+        ctx = _context(context)
+        data = to_bytes(yaml, "yaml")
+        ptr = ctypes.c_void_p()
+        check(lib.nas_space_load_string(ctypes.byref(ptr), ctx, data, len(data), to_bytes(origin)), ctx.errmsg)
+        space = cls(ptr.value, ctx)
+        space.yaml = data
+        return space
+
+    @classmethod
+    def _borrowed(cls, ptr, context, owner):
+        """A space owned by something else (a model or an experiment): never destroyed from here."""
+        space = cls(ptr, context, owner)
+        space._release = lambda p: None
+        return space
+
+    def errmsg(self):
+        return to_str(lib.nas_space_errmsg(self))
+
+    @property
+    def name(self):
+        return to_str(lib.nas_space_name(self))
+
+    @property
+    def family(self):
+        """"cell", "chain" or "none" (hyperparameters only)."""
+        return FAMILIES.get(lib.nas_space_family(self), "unknown")
+
+    @property
+    def dims(self):
+        """Every decision (architecture decisions first, then hyperparameters), as Dim."""
+        if self._dims is None:
+            dims = []
+            n = lib.nas_space_num_dims(self)
+            for i in range(n):
+                info = _capi.nas_dim_info_t()
+                info.struct_size = ctypes.sizeof(info)
+                check(lib.nas_space_dim_info(self, i, ctypes.byref(info)), self.errmsg)
+                choices = ()
+                if info.kind == _capi.NAS_DIM_CATEGORICAL:
+                    labels = []
+                    for c in range(info.num_choices):
+                        label = ctypes.c_char_p()
+                        check(lib.nas_space_dim_label(self, i, c, ctypes.byref(label)), self.errmsg)
+                        labels.append(to_str(label.value))
+                    choices = tuple(labels)
+                dims.append([i, to_str(info.name), KINDS.get(info.kind, "unknown"), ROLES.get(info.role, "unknown"),
+                             choices, info.low, info.high, bool(info.log_scale), info.parent, info.parent_min])
+            for d in dims:
+                d[8] = dims[d[8]][1] if d[8] >= 0 else None
+            self._dims = tuple(Dim(*d) for d in dims)
+            self._by_name = {d.name: d for d in self._dims}
+        return self._dims
+
+    @property
+    def num_arch_dims(self):
+        return lib.nas_space_num_arch_dims(self)
+
+    def dim(self, key):
+        """A decision by name or index (KeyError / IndexError if there is none)."""
+        dims = self.dims
+        if isinstance(key, int):
+            return dims[key]
+        try:
+            return self._by_name[key]
+        except KeyError:
+            raise KeyError("space %r has no decision %r" % (self.name, key)) from None
+
+    def _size(self, what):
+        n = ctypes.c_size_t()
+        buf = ctypes.create_string_buffer(64)
+        st = lib.nas_space_size(self, what, buf, len(buf), ctypes.byref(n))
+        if st == _capi.NAS_E_RANGE:
+            buf = ctypes.create_string_buffer(n.value + 1)
+            st = lib.nas_space_size(self, what, buf, len(buf), ctypes.byref(n))
+        check(st, self.errmsg)
+        text = to_str(buf.value)
+        return float("inf") if text == "inf" else int(text)
+
+    @property
+    def size(self):
+        """Number of distinct architectures (an exact int, however large)."""
+        return self._size(_capi.NAS_SIZE_ARCH)
+
+    @property
+    def size_all(self):
+        """Architectures x hyperparameter settings (float('inf') with a float hyperparameter)."""
+        return self._size(_capi.NAS_SIZE_ALL)
+
+    @property
+    def grid_size(self):
+        out = ctypes.c_uint64()
+        check(lib.nas_space_grid_size(self, ctypes.byref(out)), self.errmsg)
+        return out.value
+
+    def _stream(self, rng):
+        if rng is not None:
+            return rng
+        if self._rng is None:
+            self._rng = Rng(self.context.seed, 0x5350414345, self.context)  # "SPACE"
+        return self._rng
+
+    def arch(self, value=None):
+        """An architecture: the first option of every decision (None), parsed from its canonical
+        string, or set from a dict {decision name: label or value}."""
+        a = Arch(self)
+        if isinstance(value, str):
+            a._parse(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                a[k] = v
+        elif value is not None:
+            raise TypeError("Space.arch() takes None, a canonical string or a dict")
+        return a
+
+    def sample(self, rng=None):
+        """A uniformly drawn architecture (rng: a libnas.Rng; default: the space's own stream)."""
+        a = Arch(self)
+        check(lib.nas_space_sample(self, a, self._stream(rng)), self.errmsg)
+        return a
+
+    def mutate(self, parent, edits=1, rng=None):
+        """A copy of parent with `edits` decisions changed."""
+        a = Arch(self)
+        check(lib.nas_space_mutate(self, a, parent, self._stream(rng), edits), self.errmsg)
+        return a
+
+    def crossover(self, a, b, rng=None):
+        """Each decision from a or b with probability 1/2."""
+        out = Arch(self)
+        check(lib.nas_space_crossover(self, out, a, b, self._stream(rng)), self.errmsg)
+        return out
+
+    def enumerate(self, index):
+        """The index-th point of the grid."""
+        a = Arch(self)
+        check(lib.nas_space_enumerate(self, a, index), self.errmsg)
+        return a
+
+    def __repr__(self):
+        if self.closed:
+            return "<libnas.Space (closed)>"
+        return "<libnas.Space %r: %s, %d decisions, %s architectures>" % (self.name, self.family, len(self.dims),
+                                                                          self.size)
+
+
+class Arch(Handle):
+    """One point of a space. str(arch) is its canonical string; arch["name"] reads a decision
+    (categorical: the label; int and float: the value); arch["name"] = label, index or value sets it."""
+
+    _destroy = lib.nas_arch_destroy
+
+    def __init__(self, space):
+        ptr = ctypes.c_void_p()
+        check(lib.nas_arch_create(ctypes.byref(ptr), space), space.errmsg)
+        super().__init__(ptr.value, space)
+        self.space = space
+
+    @classmethod
+    def _wrap_c(cls, space, cptr):
+        """A Python copy of an arch the library owns (valid only during a callback)."""
+        a = cls(space)
+        check(lib.nas_arch_copy(a, ctypes.c_void_p(cptr)), space.errmsg)
+        return a
+
+    def _parse(self, text):
+        check(lib.nas_arch_from_string(self, to_bytes(text, "architecture")), self.space.errmsg)
+
+    def to_string(self, arch_only=False):
+        """Canonical string; arch_only leaves hyperparameters out (the key of a benchmark table)."""
+        flags = _capi.NAS_STRING_ARCH_ONLY if arch_only else 0
+        n = ctypes.c_size_t()
+        lib.nas_arch_to_string(self, flags, None, 0, ctypes.byref(n))
+        buf = ctypes.create_string_buffer(n.value + 1)
+        check(lib.nas_arch_to_string(self, flags, buf, len(buf), ctypes.byref(n)), self.space.errmsg)
+        return to_str(buf.value)
+
+    def __str__(self):
+        return self.to_string()
+
+    def __repr__(self):
+        return "<libnas.Arch %s>" % (self.to_string() if not self.closed else "(closed)")
+
+    def __eq__(self, other):
+        if not isinstance(other, Arch):
+            return NotImplemented
+        return bool(lib.nas_arch_equal(self, other))
+
+    def __hash__(self):
+        return lib.nas_arch_hash(self)
+
+    def copy(self):
+        a = Arch(self.space)
+        check(lib.nas_arch_copy(a, self), self.space.errmsg)
+        return a
+
+    def __getitem__(self, key):
+        d = self.space.dim(key)
+        if d.kind == "categorical":
+            out = ctypes.c_uint32()
+            check(lib.nas_arch_get(self, d.index, ctypes.byref(out)), self.space.errmsg)
+            return d.choices[out.value]
+        value = ctypes.c_double()
+        check(lib.nas_arch_get_value(self, d.index, ctypes.byref(value)), self.space.errmsg)
+        return int(value.value) if d.kind == "int" else value.value
+
+    def __setitem__(self, key, value):
+        d = self.space.dim(key)
+        if d.kind == "categorical":
+            if isinstance(value, str):
+                if value not in d.choices:
+                    raise ValueError("decision %r has no option %r (options: %s)" % (d.name, value, ", ".join(d.choices)))
+                value = d.choices.index(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError("decision %r takes an option label or index" % d.name)
+            check(lib.nas_arch_set(self, d.index, value), self.space.errmsg)
+        else:
+            check(lib.nas_arch_set_value(self, d.index, float(value)), self.space.errmsg)
+
+    def is_active(self, key):
+        """Whether a decision counts (its parent's choice enables it)."""
+        out = ctypes.c_bool()
+        check(lib.nas_arch_is_active(self, self.space.dim(key).index, ctypes.byref(out)), self.space.errmsg)
+        return out.value
+
+    def to_dict(self, active_only=True):
+        """{decision name: label or value}."""
+        return {d.name: self[d.name] for d in self.space.dims if not active_only or self.is_active(d.name)}
+
+
+__all__ = ["Space", "Arch", "Dim", "LibnasError"]
