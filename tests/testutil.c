@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <ftw.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,12 +86,43 @@ const char *tu_src_path(const char *rel)
     return buf;
 }
 
+/* Folders made by tu_tmpdir(), removed when the test program exits (by its own process only: a
+ * forked child that calls exit() must not delete them under its parent). NAS_TEST_KEEP=1 keeps them. */
+#define TU_MAX_TMPDIRS 256
+static char tu_dirs[TU_MAX_TMPDIRS][32];
+static int tu_num_dirs;
+static pid_t tu_owner;
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tmpdirs(void)
+{
+    if (getpid() != tu_owner)
+        return;
+    const char *keep = getenv("NAS_TEST_KEEP");
+    if (keep && *keep && strcmp(keep, "0") != 0)
+        return;
+    for (int i = 0; i < tu_num_dirs; i++)
+        nftw(tu_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *tu_tmpdir(void)
 {
-    static char buf[256];
+    static char buf[32];
     snprintf(buf, sizeof buf, "/tmp/nas-test-XXXXXX");
     if (!mkdtemp(buf))
         fail_msg("mkdtemp failed");
+    if (tu_num_dirs == 0) {
+        tu_owner = getpid();
+        atexit(remove_tmpdirs);
+    }
+    if (tu_num_dirs < TU_MAX_TMPDIRS)
+        memcpy(tu_dirs[tu_num_dirs++], buf, sizeof buf);
     return buf;
 }
 
