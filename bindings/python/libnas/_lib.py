@@ -2,7 +2,8 @@
 
 The library is found, in this order, at:
   1. the path in the environment variable LIBNAS_LIBRARY;
-  2. the library folder recorded at `meson install` time (libnas/_config.py, written by meson);
+  2. for an installed package, the library folder recorded by `meson install` (libnas/_config.py),
+     first relative to where the package is (a DESTDIR-staged or moved tree), then as recorded;
   3. a build tree next to the package (the source tree's bindings/python/libnas with build*/libnas.so);
   4. the system's search path (ctypes.util.find_library("nas")).
 """
@@ -123,12 +124,14 @@ def _candidates():
     if env:
         yield env
         return
+    here = os.path.dirname(os.path.abspath(__file__))
     try:
         from . import _config  # written by `meson install`
-        yield os.path.join(_config.LIBDIR, "libnas.so.%d" % ABI_MAJOR)
+        name = "libnas.so.%d" % ABI_MAJOR
+        yield os.path.normpath(os.path.join(here, os.path.relpath(_config.LIBDIR, _config.PKGDIR), name))
+        yield os.path.join(_config.LIBDIR, name)
     except ImportError:
         pass
-    here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(os.path.dirname(here)))  # bindings/python/libnas -> source root
     build_roots = [os.environ["NAS_BUILD_ROOT"]] if os.environ.get("NAS_BUILD_ROOT") else []
     build_roots += sorted(glob.glob(os.path.join(root, "build*")))
