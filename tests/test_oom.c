@@ -1,5 +1,5 @@
 /*
- * Out-of-memory sweeps (fail the Nth allocation for every N) over params, results, searcher
+ * Out-of-memory sweeps (fail the Nth allocation for every N) over params, results, data sets registered on a context, searcher
  * creation and use (random, grid), the table evaluator, and a 5-trial run with journal and summary:
  * every failure must give NAS_E_NOMEM, leak nothing, and leave the objects destroyable.
  */
@@ -59,6 +59,28 @@ static nas_status_t body_params(nas_context_t *ctx, void *arg)
     assert_int_equal(nas_params_count(p), 12);
 out:
     nas_params_destroy(p);
+    return st;
+}
+
+/* Data sets registered on the context: views made, attached, released with the context. */
+static nas_status_t body_add_dataset(nas_context_t *ctx, void *arg)
+{
+    (void)arg;
+    static const float img[4 * 4] = { 0 };
+    static const int32_t lab[4] = { 0, 1, 0, 1 };
+    nas_dataset_t *train = NULL, *test = NULL;
+    nas_status_t st;
+    TRY(nas_dataset_from_buffer(&train, ctx, img, lab, 4, 1, 2, 2, 2));
+    TRY(nas_dataset_from_buffer(&test, ctx, img, lab, 2, 1, 2, 2, 2));
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "set%d", i);
+        TRY(nas_context_add_dataset(ctx, name, train, i == 1 ? test : NULL));
+    }
+    assert_int_equal(nas_context_add_dataset(ctx, "set1", train, NULL), NAS_E_EXISTS);
+out:
+    nas_dataset_destroy(test);
+    nas_dataset_destroy(train);
     return st;
 }
 
@@ -132,6 +154,12 @@ static void test_params(void **state)
 {
     (void)state;
     tu_oom_sweep(body_params, NULL);
+}
+
+static void test_add_dataset(void **state)
+{
+    (void)state;
+    tu_oom_sweep(body_add_dataset, NULL);
 }
 
 static void test_results(void **state)
@@ -276,6 +304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_results),
+        cmocka_unit_test(test_add_dataset),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_grid),
         cmocka_unit_test(test_table),
