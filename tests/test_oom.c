@@ -1,6 +1,7 @@
 /*
- * Out-of-memory sweeps (fail the Nth allocation for every N) over params, results, data sets registered on a context, searcher
- * creation and use (random, grid), the table evaluator, and a 5-trial run with journal and summary:
+ * Out-of-memory sweeps (fail the Nth allocation for every N) over params, results, data sets
+ * registered on a context, searcher creation and use (random, grid), the table evaluator, and a
+ * 5-trial run with journal and summary:
  * every failure must give NAS_E_NOMEM, leak nothing, and leave the objects destroyable.
  */
 #include "testutil.h"
