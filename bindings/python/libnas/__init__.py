@@ -12,7 +12,8 @@ from .space import Arch, Dim, Space
 
 __version__ = version()
 
-
 # Data sets and models (data.py, model.py)
+from .data import Dataset
+from .model import EvalResult, Latency, Model, ModelInfo, TrainProgress, TrainResult
 
 # Searchers, evaluators, runs, results (search.py), Python plugins (plugins.py), plots (plots.py)

@@ -40,6 +40,8 @@ class Handle:
                 child.close()
         self._children = []
         ptr, self._ptr = self._ptr, None
+        if self._parent is not None and self._parent.closed:
+            return  # the parent went first (garbage cycle): its C memory is gone, a destroy would be use-after-free
         self._release(ptr)
 
     def _release(self, ptr):
