@@ -17,3 +17,8 @@ from .data import Dataset
 from .model import EvalResult, Latency, Model, ModelInfo, TrainProgress, TrainResult
 
 # Searchers, evaluators, runs, results (search.py), Python plugins (plugins.py), plots (plots.py)
+from .results import Objective, Progress, Result, RunResult, Trial
+from .search import Candidate, Evaluator, Experiment, Searcher, load_journal, run
+from .plugins import (EvaluatorPlugin, EvaluatorView, PluginParams, SearcherView, Strategy, register_evaluator,
+                      register_strategy)
+from .plots import plot_anytime, plot_pareto
