@@ -45,6 +45,16 @@ cli_opt_t *cli_opt(cli_opt_t *opts, size_t nopts, const char *long_name);
 /* Parse an unsigned decimal integer in [min, max] given to option `what`; CLI_USAGE with a message if bad. */
 int cli_parse_u64(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out);
 
+/*
+ * Ctrl-C and SIGTERM while a long call runs: cli_trap_signals() makes them set a flag that
+ * cli_cancel_cb() (a nas_cancel_fn) and cli_interrupted() report; a second one ends the process at
+ * once. cli_untrap_signals() puts the previous handlers back.
+ */
+void cli_trap_signals(void);
+void cli_untrap_signals(void);
+bool cli_interrupted(void);
+bool cli_cancel_cb(void *user_data);
+
 /* A context for the tool: the log goes to stderr ("nas: warning: ..."); verbosity -1 quiet, 0 normal, 1 verbose. */
 int cli_context(nas_context_t **out, uint64_t seed, int verbosity);
 

@@ -1,9 +1,11 @@
-/* The nas tool: error reporting, option parsing, files and JSON output. */
+/* The nas tool: error reporting, option parsing, Ctrl-C, files and JSON output. */
 #include "cli.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ void cli_error(const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     one_line(buf);
+    progress_suspend();
     fprintf(stderr, "nas: error: %s\n", buf);
 }
 
@@ -164,6 +167,48 @@ int cli_parse_u64(const char *s, const char *what, uint64_t min, uint64_t max, u
     return CLI_OK;
 }
 
+static volatile sig_atomic_t interrupted;
+static struct sigaction old_int, old_term;
+static bool trapped_int, trapped_term;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+void cli_trap_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;   /* a second Ctrl-C ends the process at once */
+    interrupted = 0;
+    trapped_int = sigaction(SIGINT, &sa, &old_int) == 0;
+    trapped_term = sigaction(SIGTERM, &sa, &old_term) == 0;
+}
+
+void cli_untrap_signals(void)
+{
+    if (trapped_int)
+        sigaction(SIGINT, &old_int, NULL);
+    if (trapped_term)
+        sigaction(SIGTERM, &old_term, NULL);
+    trapped_int = trapped_term = false;
+}
+
+bool cli_interrupted(void)
+{
+    return interrupted != 0;
+}
+
+bool cli_cancel_cb(void *user_data)
+{
+    (void)user_data;
+    return interrupted != 0;
+}
+
 static void log_sink(void *user_data, int32_t level, const char *message)
 {
     int verbosity = *(const int *)user_data;
@@ -175,6 +220,7 @@ static void log_sink(void *user_data, int32_t level, const char *message)
     char buf[2048];
     snprintf(buf, sizeof buf, "%s", message ? message : "");
     one_line(buf);
+    progress_suspend();   /* not appended to a progress bar */
     fprintf(stderr, "nas: %s: %s\n", name, buf);
 }
 

@@ -1,15 +1,12 @@
 /* nas train: train one architecture, report test accuracy, size and latency, save the model. */
+#include "progress.h"
 #include "train_args.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* For `nas help train`; belongs in cli.h next to cli_help_search (declared here until it is). */
 
 void cli_help_train(FILE *f)
 {
@@ -24,7 +21,8 @@ void cli_help_train(FILE *f)
           "cells_per_stage) default to those of its experiment's 'train' evaluator (the search's\n"
           "epochs, data_fraction and max_samples do not). Hyperparameters in the architecture\n"
           "(lr, batch_size, weight_decay, epochs, momentum, optimizer, label_smoothing) override\n"
-          "the defaults; options given here override both. Ctrl-C stops (exit code 130).\n"
+          "the defaults; options given here override both. Ctrl-C (or SIGTERM) stops (exit code\n"
+          "130).\n"
           "\n"
           "  -s, --space FILE        the search space (YAML)\n"
           "      --best FILE         best.json written by 'nas search'\n"
@@ -46,7 +44,15 @@ void cli_help_train(FILE *f)
           "      --no-save           do not save\n"
           "  -f, --force             overwrite an existing model file\n"
           "      --latency-batch N   also time batches of N (default 64)\n"
-          "  -q, --quiet | -v, --verbose | --json   output\n",
+          "  -q, --quiet             print nothing but errors (and the JSON of --json)\n"
+          "  -v, --verbose           also a line per epoch above the bar on a terminal, and the\n"
+          "                          library's info messages\n"
+          "      --json              print the outcome as one JSON object on stdout\n"
+          "\n"
+          "Progress goes to stderr: on a terminal a bar redrawn in place (epoch, step k/N, the\n"
+          "epoch's mean loss and accuracy so far, time elapsed and left); otherwise one plain\n"
+          "line per epoch:\n"
+          "  [  12.3s] epoch 2/5 loss 0.4123 accuracy 85.12% lr 0.0412 | eta 20s\n",
           f);
 }
 
@@ -122,61 +128,23 @@ static int load_data(const train_args_t *a, nas_context_t *ctx, nas_dataset_t **
 /* ---------------------------------------------------------------------- */
 /* Training with progress and Ctrl-C                                       */
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static bool cancel_cb(void *user_data)
-{
-    (void)user_data;
-    return interrupted != 0;
-}
-
-typedef struct progress_state {
-    bool tty, verbose, drawn;
-} progress_state_t;
-
-static void progress_cb(void *user_data, const nas_train_progress_t *p)
-{
-    progress_state_t *ps = user_data;
-    if (p->struct_size < sizeof *p)
-        return;
-    if (ps->verbose) {
-        fprintf(stderr, "epoch %u/%u  step %" PRIu64 "/%" PRIu64 "  loss %.4f  accuracy %.2f%%  lr %.4g  %.1fs\n",
-                p->epoch + 1, p->epochs, p->step, p->total_steps, p->loss, p->accuracy, p->lr, p->elapsed_seconds);
-    } else if (ps->tty) {
-        fprintf(stderr, "\r\033[Kepoch %u/%u  step %" PRIu64 "/%" PRIu64 "  loss %.4f  accuracy %.2f%%  %.1fs",
-                p->epoch + 1, p->epochs, p->step, p->total_steps, p->loss, p->accuracy, p->elapsed_seconds);
-        fflush(stderr);
-        ps->drawn = true;
-    }
-}
-
 static nas_status_t train(nas_model_t *m, const nas_dataset_t *ds, const train_args_t *a, nas_train_result_t *tr)
 {
-    progress_state_t ps = { a->verbosity == 0 && isatty(STDERR_FILENO), a->verbosity > 0, false };
+    progress_t ps;
+    progress_init(&ps, stderr, a->verbosity, progress_is_terminal(stderr));
     nas_train_opts_t o = a->t;
     o.seed = a->seed;
-    o.progress = progress_cb;
-    o.progress_user_data = &ps;
-    o.progress_every = ps.tty ? 10 : 0;
-    o.cancel = cancel_cb;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;   /* a second Ctrl-C ends the process at once */
-    interrupted = 0;
-    bool installed = sigaction(SIGINT, &sa, &old) == 0;
+    if (ps.bar || ps.lines) {
+        o.progress = progress_train_cb;
+        o.progress_user_data = &ps;
+        o.progress_every = 1;   /* every step: exact per-epoch sums; the display limits its own redraws */
+    }
+    o.cancel = cli_cancel_cb;
+    progress_start_clock(&ps);
+    cli_trap_signals();
     nas_status_t st = nas_model_train(m, ds, &o, tr);
-    if (installed)
-        sigaction(SIGINT, &old, NULL);
-    if (ps.drawn)
-        fputs("\r\033[K", stderr);
+    cli_untrap_signals();
+    progress_end(&ps, st == NAS_E_ABORTED && cli_interrupted());
     return st;
 }
 
@@ -400,7 +368,7 @@ static int run(train_args_t *a, cli_opt_t *opts, size_t nopts)
     }
     o.arch = arch_str;
     st = train(m, train_ds, a, &o.tr);
-    if (st == NAS_E_ABORTED && interrupted) {
+    if (st == NAS_E_ABORTED && cli_interrupted()) {
         fprintf(stderr, "nas: interrupted after %" PRIu64 " steps; nothing saved\n", o.tr.steps);
         rc = CLI_INTERRUPTED;
         goto out;

@@ -53,7 +53,7 @@ run 0 --version
 grep -qx "nas $version (libnas $version)" "$tmp/out" || die "--version printed '$(cat "$tmp/out")'"
 run 0 --help
 grep -q '^usage: nas' "$tmp/out" || die "--help has no usage line"
-for c in space search list help; do
+for c in space search train report list help; do
     run 0 help "$c"
     grep -q '^usage: nas' "$tmp/out" || die "'nas help $c' has no usage line"
 done
