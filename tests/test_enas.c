@@ -97,6 +97,8 @@ static void on_progress(void *user, const nas_progress_t *p)
         l->controller++;
     } else if (w && strncmp(w, "enas derive: ", 13) == 0) {
         l->derive++;
+    } else if (w && strstr(w, "the derived architecture for ")) {
+        /* the announcement of the retrain, not a trial */
     } else {
         l->trials++;
     }

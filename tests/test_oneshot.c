@@ -356,7 +356,8 @@ static void test_gate_gradient(void **unused)
 /* Tiny searches                                                            */
 
 typedef struct progress_log {
-    int epochs;            /* reports of the strategy's epochs */
+    int epochs;            /* reports of the supernet before training and after each epoch */
+    int retrain;           /* reports of the retrain of the derived architecture */
     int trials;
 } progress_log_t;
 
@@ -365,6 +366,8 @@ static void on_progress(void *user, const nas_progress_t *p)
     progress_log_t *l = user;
     if (p->last_arch && strstr(p->last_arch, " epoch "))
         l->epochs++;
+    else if (p->last_arch && strstr(p->last_arch, "retraining the derived architecture"))
+        l->retrain++;
     else
         l->trials++;
 }
@@ -442,7 +445,7 @@ static void tiny_search(const char *strategy, const tiny_space_t *sp_, const cha
     nas_searcher_t *se = NULL;
     if (nas_searcher_create(&se, s, strategy, sp, &so) != NAS_OK)
         fail_msg("%s: %s", strategy, nas_context_errmsg(ctx));
-    progress_log_t log = { 0, 0 };
+    progress_log_t log = { 0, 0, 0 };
     nas_run_opts_t ro = NAS_RUN_OPTS_INIT;
     ro.max_trials = 1;
     ro.progress = on_progress;
@@ -454,7 +457,10 @@ static void tiny_search(const char *strategy, const tiny_space_t *sp_, const cha
     if (st != NAS_OK)
         fail_msg("%s: %s: %s", strategy, nas_status_name(st), nas_run_errmsg(run));
     fprintf(stderr, "%s: tiny search and retrain in %.2f s\n", strategy, nas__now() - t0);
-    assert_int_equal(log.epochs, 3);   /* the initial weights and two epochs */
+    /* The supernet before training, two epochs, the retrain's announcement, then the retrain. */
+    assert_int_equal(log.epochs, 3);
+    assert_int_equal(log.retrain, 1);
+    assert_int_equal(log.trials, 1);
     assert_int_equal(nas_run_num_trials(run), 1);
     uint64_t id;
     const char *arch;

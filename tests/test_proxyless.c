@@ -52,7 +52,7 @@ static void on_progress(void *user, const nas_progress_t *p)
         *(strstr(s, "(built)") ? &c->tables_built : &c->tables_loaded) += 1;
     else if (strstr(s, " epoch "))
         c->epochs++;
-    else
+    else if (!strstr(s, "the derived architecture for "))   /* not the announcement of the retrain */
         c->trials++;
 }
 

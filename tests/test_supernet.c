@@ -333,7 +333,7 @@ static void on_progress(void *user, const nas_progress_t *p)
                                 &models, &l->fair_lo, &l->fair_hi), 4);
     else if ((q = strstr(s, " derived accuracy ")))
         l->derived_acc = strtod(q + 18, NULL);
-    else
+    else if (!strstr(s, "the derived architecture for "))   /* not the announcement of the retrain */
         l->trials++;
 }
 

@@ -275,9 +275,12 @@ static nas_status_t log_epoch(driver_t *d, const epoch_log_t *stats)
         return fail(d, NAS_E_NOMEM, "log", "out of memory");
     d->logged++;
     char what[4096 + 256];
-    snprintf(what, sizeof what, "%s epoch %u/%u train_loss %.4f train_acc %.2f val_loss %.4f val_acc %.2f arch %s",
-             cfg->name, (unsigned)e, (unsigned)cfg->epochs, stats->train_loss, stats->train_acc, stats->val_loss,
-             stats->val_acc, buf);
+    if (e == 0) /* the state before any training: no losses yet */
+        snprintf(what, sizeof what, "%s epoch 0/%u (before training) arch %s", cfg->name, (unsigned)cfg->epochs, buf);
+    else
+        snprintf(what, sizeof what, "%s epoch %u/%u train_loss %.4f train_acc %.2f val_loss %.4f val_acc %.2f arch %s",
+                 cfg->name, (unsigned)e, (unsigned)cfg->epochs, stats->train_loss, stats->train_acc, stats->val_loss,
+                 stats->val_acc, buf);
     nas_run_report(d->run, what);
     if (!d->alphas_path[0])
         return NAS_OK;
@@ -523,6 +526,14 @@ nas_status_t nas__oneshot_run(nas_searcher_t *self, nas_run_t *run, const nas__o
         st = write_derived(&d);
     if (st == NAS_OK && cfg->finetune)
         st = inherit(&d);
+    if (st == NAS_OK) {
+        char what[160], epochs[48] = "the evaluator's epochs";
+        if (cfg->retrain_epochs > 0.0)
+            snprintf(epochs, sizeof epochs, "%g epochs", cfg->retrain_epochs);
+        snprintf(what, sizeof what, "%s: %s the derived architecture for %s", cfg->name,
+                 cfg->finetune ? "fine-tuning" : "retraining", epochs);
+        nas_run_report(run, what);
+    }
     if (st == NAS_OK && (st = nas_run_evaluate_arch(run, d.arch, cfg->retrain_epochs, NULL)) != NAS_OK)
         nas__fail(d.os.errmsg, st, "%s: retraining the derived architecture: %s", cfg->name, nas_run_errmsg(run));
     if (st != NAS_OK)
