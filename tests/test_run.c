@@ -538,10 +538,14 @@ static nas_status_t back_create(nas_searcher_t *self, const nas_params_t *params
     *state = b;
     b->best = -INFINITY;
     int64_t skip = 0;
+    bool finite = false;
     nas_status_t st = nas_params_get_int(params, "skip", 0, &skip);
+    if (st == NAS_OK)
+        st = nas_params_get_bool(params, "finite", false, &finite);
     if (st != NAS_OK)
         return st;
     b->next = (uint64_t)skip;
+    nas_searcher_set_finite(self, finite);
     return nas_space_grid_size(nas_searcher_space(self), &b->size);
 }
 
@@ -555,6 +559,7 @@ static nas_status_t back_ask(nas_searcher_t *self, void *state, nas_candidate_t 
     back_t *b = state;
     if (b->next >= b->size)
         return NAS_E_EXHAUSTED;
+    cand->fidelity = (double)(b->next % 4) * 0.5;   /* recorded by the run, unused by the table */
     return nas_space_enumerate(nas_searcher_space(self), cand->arch, b->size - 1 - b->next++);
 }
 
@@ -599,6 +604,44 @@ static void test_host_searcher_run(void **state)
         assert_string_equal(arch, want);
     }
     nas_arch_destroy(a);
+    fx_free(&f);
+}
+
+/* A host strategy that declares itself finite runs without a budget to its end; fidelities are kept. */
+static void test_host_searcher_finite(void **state)
+{
+    (void)state;
+    fixture_t f;
+    nb201_fixture(&f, "random", 1);
+    nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "backwards", "test", back_create, back_destroy,
+                                 back_ask, back_tell, NULL, NULL, NULL, NULL };
+    assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
+    nas_searcher_destroy(f.searcher);
+    f.searcher = make_searcher(&f, "backwards", 1, "test_acc:max", "skip", "15585");
+    assert_false(nas_searcher_is_finite(f.searcher));
+    nas_searcher_destroy(f.searcher);
+    nas_params_t *p = NULL;
+    assert_int_equal(nas_params_create(&p, f.ctx), NAS_OK);
+    assert_int_equal(nas_params_set(p, "skip", "15585"), NAS_OK);
+    assert_int_equal(nas_params_set(p, "finite", "true"), NAS_OK);
+    nas_searcher_opts_t so = NAS_SEARCHER_OPTS_INIT;
+    so.objectives = "test_acc:max";
+    assert_int_equal(nas_searcher_create(&f.searcher, f.space, "backwards", p, &so), NAS_OK);
+    nas_params_destroy(p);
+    assert_true(nas_searcher_is_finite(f.searcher));
+    nas_run_opts_t o = NAS_RUN_OPTS_INIT;   /* no budget */
+    f.run = make_run(&f, &o);
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    assert_string_equal(nas_run_stop_reason(f.run), "exhausted");
+    assert_int_equal(nas_run_num_trials(f.run), 40);   /* grid indices 39 down to 0 */
+    for (uint64_t i = 0; i < 40; i++) {
+        double fid = -1.0;
+        assert_int_equal(nas_run_trial_fidelity(f.run, i, &fid), NAS_OK);
+        assert_true(fid == (double)((15585 + i) % 4) * 0.5);
+    }
+    double fid;
+    assert_int_equal(nas_run_trial_fidelity(f.run, 40, &fid), NAS_E_RANGE);
+    assert_int_equal(nas_run_trial_fidelity(f.run, 0, NULL), NAS_E_INVAL);
     fx_free(&f);
 }
 
@@ -1001,6 +1044,7 @@ int main(void)
         cmocka_unit_test(test_random_search_nb201),
         cmocka_unit_test(test_grid_search_nb201),
         cmocka_unit_test(test_run_hook),
+        cmocka_unit_test(test_host_searcher_finite),
         cmocka_unit_test(test_journal_front),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -128,6 +128,15 @@ NAS_API nas_status_t nas_state_read_arch(nas_state_reader_t *r, nas_arch_t *arch
 /** Bytes left to read. Since 0.1. */
 NAS_API size_t nas_state_remaining(const nas_state_reader_t *r);
 
+/**
+ * For a strategy's create(): declare that ask() is sure to return NAS_E_EXHAUSTED after finitely many
+ * calls (e.g. it walks a finite list), so that a run of it needs no budget (nas_run_create() refuses a
+ * run without one otherwise). Since 0.1.
+ */
+NAS_API void nas_searcher_set_finite(nas_searcher_t *s, bool finite);
+/** Whether the searcher's strategy declared itself finite (grid, or nas_searcher_set_finite()). Since 0.1. */
+NAS_API bool nas_searcher_is_finite(const nas_searcher_t *s);
+
 /** user_data of the vtable a searcher was created from. Since 0.1. */
 NAS_API void *nas_searcher_user_data(const nas_searcher_t *s);
 /** user_data of the vtable an evaluator was created from. Since 0.1. */

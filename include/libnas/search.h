@@ -301,6 +301,8 @@ NAS_API uint64_t nas_run_num_trials(const nas_run_t *run);
  */
 NAS_API nas_status_t nas_run_trial(const nas_run_t *run, uint64_t i, uint64_t *trial_id, const char **arch,
                                    const nas_result_t **result);
+/** Fidelity trial i was evaluated at (0: the evaluator's default), as asked or as recorded in the journal. Since 0.1. */
+NAS_API nas_status_t nas_run_trial_fidelity(const nas_run_t *run, uint64_t i, double *fidelity);
 /** Index in the history of the best successful trial (first objective); NAS_E_NOT_FOUND if none. Since 0.1. */
 NAS_API nas_status_t nas_run_best(const nas_run_t *run, uint64_t *index);
 /** Why the last execute stopped ("max_trials", "max_seconds", "max_cost", "exhausted", "cancelled", "error"). Since 0.1. */

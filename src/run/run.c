@@ -452,6 +452,17 @@ nas_status_t nas_run_trial(const nas_run_t *run, uint64_t i, uint64_t *trial_id,
     return NAS_OK;
 }
 
+nas_status_t nas_run_trial_fidelity(const nas_run_t *run, uint64_t i, double *fidelity)
+{
+    if (!run || !fidelity)
+        return NAS_E_INVAL;
+    if (i >= run->num_trials)
+        return nas__fail(((nas_run_t *)run)->errmsg, NAS_E_RANGE, "trial index %llu past the end (%u)",
+                         (unsigned long long)i, (unsigned)run->num_trials);
+    *fidelity = run->trials[i].fidelity;
+    return NAS_OK;
+}
+
 nas_status_t nas_run_best(const nas_run_t *run, uint64_t *index)
 {
     if (!run || !index)

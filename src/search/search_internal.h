@@ -15,8 +15,8 @@ uint64_t nas__searcher_seed(const nas_searcher_t *s);
 
 /*
  * A strategy that is sure to return NAS_E_EXHAUSTED after finitely many asks says so from its
- * create(); a run of such a searcher needs no budget. Host strategies cannot (no public API), so
- * their runs always need a budget.
+ * create(); a run of such a searcher needs no budget. Host strategies say so with the public
+ * nas_searcher_set_finite().
  */
 void nas__searcher_set_finite(nas_searcher_t *s, bool finite);
 bool nas__searcher_finite(const nas_searcher_t *s);

@@ -680,6 +680,17 @@ bool nas__searcher_finite(const nas_searcher_t *s)
     return s->finite;
 }
 
+void nas_searcher_set_finite(nas_searcher_t *s, bool finite)
+{
+    if (s)
+        s->finite = finite;
+}
+
+bool nas_searcher_is_finite(const nas_searcher_t *s)
+{
+    return s && s->finite;
+}
+
 void nas__searcher_objectives_string(const nas_searcher_t *s, nas__sb_t *sb)
 {
     for (uint32_t i = 0; i < s->num_obj; i++) {

@@ -251,10 +251,14 @@ class Strategy:
       ask(self) -> Arch, (Arch, fidelity), a canonical arch string, or None when exhausted.
       tell(self, arch, result): learn from a finished trial (failed ones too); result is a Result.
       state(self) -> picklable object and load_state(self, obj): optional, both or neither.
+
+    A strategy that is sure to run out (ask() returns None after finitely many calls) sets
+    `finite = True`; run() then needs no budget for it.
     """
 
     name = None
     description = ""
+    finite = False
 
     def __init__(self, searcher, params):
         pass
@@ -338,6 +342,7 @@ def register_strategy(context, cls):
     def create(self, params, state):
         try:
             view = SearcherView(self, _live(ctx_ref))
+            lib.nas_searcher_set_finite(self, bool(cls.finite))
             obj = _new(cls, view, "searcher", params)
             sid = next(_ids)
             _instances[sid] = (obj, view)

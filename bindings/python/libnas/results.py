@@ -105,8 +105,8 @@ def result_to_c(result, ptr, default_cost=0.0):
 @dataclass
 class Trial:
     """One finished trial of a run, in finishing order (`index`). elapsed: seconds since the start of
-    the run when it finished (None when unknown: trials taken back by a resume). fidelity: known for
-    trials read from a journal."""
+    the run when it finished (None when unknown: trials taken back by a resume). fidelity: what the
+    trial was evaluated at (0: the evaluator's default)."""
     index: int
     trial_id: int
     arch: str
@@ -369,7 +369,10 @@ def run_result_from_c(run, objectives, searcher, evaluator, space, times, budget
         if lib.nas_run_trial(run, i, ctypes.byref(tid), ctypes.byref(arch), ctypes.byref(res)) != _capi.NAS_OK:
             continue
         r = result_from_c(res.value)
-        trials.append(Trial(i, tid.value, to_str(arch.value), r.status, r.message, r.metrics, r.cost))
+        fidelity = ctypes.c_double()
+        lib.nas_run_trial_fidelity(run, i, ctypes.byref(fidelity))
+        trials.append(Trial(i, tid.value, to_str(arch.value), r.status, r.message, r.metrics, r.cost,
+                            fidelity=fidelity.value))
     resumed = lib.nas_run_num_resumed(run)
     for t in trials[resumed:]:
         t.elapsed = times.get(t.index + 1)

@@ -168,6 +168,18 @@ def test_exhausted_and_fidelity(pctx, space):
     assert s.ask().fidelity == 12.5 and s.ask().fidelity == 3.0 and s.ask() is None
     res = libnas.run(libnas.Searcher(space, "py-few", {"n": 4}, objectives=OBJECTIVE), table(space), max_trials=10)
     assert res.stop_reason == "exhausted" and len(res.trials) == 4
+    assert [t.fidelity for t in res.trials] == [12.5, 3.0, 12.5, 3.0]   # as asked, kept in the history
+    # Without a budget a run needs a strategy that declares itself finite.
+    with pytest.raises(libnas.InvalidArgumentError, match="budget"):
+        libnas.run(libnas.Searcher(space, "py-few", {"n": 4}, objectives=OBJECTIVE), table(space))
+
+    class FewFinite(Few):
+        name = "py-few-finite"
+        finite = True
+
+    libnas.register_strategy(pctx, FewFinite)
+    res = libnas.run(libnas.Searcher(space, "py-few-finite", {"n": 5}, objectives=OBJECTIVE), table(space))
+    assert res.stop_reason == "exhausted" and len(res.trials) == 5
 
 
 class Broken(libnas.Strategy):
