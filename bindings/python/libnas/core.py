@@ -81,6 +81,16 @@ class Context(Handle):
         check(lib.nas_context_add_dataset(self, to_bytes(name, "name"), train, test), self.errmsg)
         self._keep.append((train, test))
 
+    def register_strategy(self, cls):
+        """Register a libnas.Strategy subclass under cls.name (see libnas.plugins); returns cls."""
+        from .plugins import register_strategy
+        return register_strategy(self, cls)
+
+    def register_evaluator(self, cls):
+        """Register a libnas.EvaluatorPlugin subclass under cls.name; returns cls."""
+        from .plugins import register_evaluator
+        return register_evaluator(self, cls)
+
     def _registry(self, count_fn, at_fn):
         out = []
         for i in range(count_fn(self)):

@@ -16,6 +16,28 @@ def test_version_and_registry(ctx):
     assert ctx.seed == 7 and ctx.threads == 1
 
 
+def test_context_registers_python_plugins(ctx, nb201):
+    class First(libnas.Strategy):
+        name = "py-first"
+        finite = True
+
+        def __init__(self, searcher, params):
+            self.done = False
+
+        def ask(self):
+            if self.done:
+                return None
+            self.done = True
+            return self.searcher.space.arch()
+
+    assert ctx.register_strategy(First) is First
+    assert ("py-first", "") in ctx.searchers()
+    s = libnas.Searcher(nb201, "py-first")
+    assert str(s.ask().arch) == str(nb201.arch()) and s.ask() is None
+    with pytest.raises(libnas.LibnasError, match="exists"):
+        ctx.register_strategy(First)
+
+
 def test_bad_context_arguments():
     with pytest.raises(ValueError):
         libnas.Context(log_level="loud")
