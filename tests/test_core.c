@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_status_table(void **state)
 {
@@ -49,6 +50,29 @@ static void test_context_opts(void **state)
     assert_int_equal(nas_context_seed(ctx), 0);
     assert_string_equal(nas_context_errmsg(ctx), "");
     nas_context_destroy(ctx);
+
+    /* num_threads 0: NAS_NUM_THREADS when it is a count; otherwise (junk, 0) all cores; 3 beats it. */
+    const char *saved = getenv("NAS_NUM_THREADS");
+    char *keep = saved ? strdup(saved) : NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    static const struct { const char *env; long want; } cases[] = { { "5", 5 }, { "1", 1 }, { "x", -1 },
+                                                                    { "0", -1 }, { "7z", -1 } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("NAS_NUM_THREADS", cases[i].env, 1);
+        assert_int_equal(nas_context_create(&ctx, NULL), NAS_OK);
+        assert_int_equal(nas_context_num_threads(ctx), cases[i].want > 0 ? cases[i].want : cores);
+        nas_context_destroy(ctx);
+    }
+    nas_context_opts_t three = NAS_CONTEXT_OPTS_INIT;
+    three.num_threads = 3;
+    assert_int_equal(nas_context_create(&ctx, &three), NAS_OK);
+    assert_int_equal(nas_context_num_threads(ctx), 3);
+    nas_context_destroy(ctx);
+    if (keep)
+        setenv("NAS_NUM_THREADS", keep, 1);
+    else
+        unsetenv("NAS_NUM_THREADS");
+    free(keep);
 
     /* A struct_size too small to be an options struct. */
     nas_context_opts_t o = NAS_CONTEXT_OPTS_INIT;

@@ -109,7 +109,8 @@ typedef struct nas_context_opts {
     nas_log_fn log_fn;                 /**< NULL: messages are dropped */
     void *log_user_data;
     int32_t log_level;                 /**< messages above this level are dropped */
-    int32_t num_threads;               /**< compute threads; 0: all cores */
+    int32_t num_threads;               /**< compute threads; 0: the environment variable NAS_NUM_THREADS
+                                            when it holds a count in [1, 4095], else all cores */
     uint64_t seed;                     /**< root seed of every random stream */
 } nas_context_opts_t;
 

@@ -48,6 +48,20 @@ static nas_status_t register_builtins(nas_context_t *ctx)
     return nas__register_train(ctx);
 }
 
+/* Threads of a context created with num_threads 0: NAS_NUM_THREADS when it is a count, else every core. */
+static int32_t default_threads(void)
+{
+    const char *env = getenv("NAS_NUM_THREADS");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == '\0' && v > 0 && v < 4096)
+            return (int32_t)v;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < 4096 ? (int32_t)n : 1;
+}
+
 nas_status_t nas_context_create(nas_context_t **out, const nas_context_opts_t *opts)
 {
     if (!out)
@@ -76,11 +90,7 @@ nas_status_t nas_context_create(nas_context_t **out, const nas_context_opts_t *o
     ctx->log_user_data = o.log_user_data;
     ctx->log_level = o.log_level;
     ctx->seed = o.seed;
-    ctx->num_threads = o.num_threads;
-    if (ctx->num_threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        ctx->num_threads = n > 0 && n < 4096 ? (int32_t)n : 1;
-    }
+    ctx->num_threads = o.num_threads ? o.num_threads : default_threads();
     nas_status_t st = register_builtins(ctx);
     if (st != NAS_OK) {
         nas_context_destroy(ctx);
