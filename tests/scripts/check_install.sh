@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install the build into a staging folder (DESTDIR), then build a C++ host against the staged
-# libnas with nothing but pkg-config, run it, and check that version.h, libnas.pc and
-# nas_version_string() all agree with project(version:).
+# Install the build into a staging folder (DESTDIR), then build the C++ host (examples/host_app.cpp)
+# against the staged libnas with nothing but pkg-config, run it, and check that version.h, libnas.pc
+# and nas_version_string() all agree with project(version:), and what the host computes.
 # usage: check_install.sh BUILD_ROOT PROJECT_VERSION HOST_APP_CPP
 # env: MESON (the meson command), CXX, PKG_CONFIG, NAS_SANITIZE (b_sanitize of the build)
 set -euo pipefail
@@ -61,7 +61,24 @@ echo "$out"
 grep -qx "version: $version" <<< "$out" || die "nas_version_string() does not say '$version'"
 grep -qx "size: 15625" <<< "$out" || die "host_app did not print 'size: 15625'"
 grep -qx "trials: 25" <<< "$out" || die "host_app did not run 25 trials"
-grep -qE '^best: trial [0-9]+ accuracy [0-6] \|' <<< "$out" || die "host_app did not report a best architecture"
+best=$(sed -n 's/^best: trial [0-9]* accuracy \([0-6]\) \(|.*|\)$/\1 \2/p' <<< "$out")
+[ -n "$best" ] || die "host_app did not report a best architecture"
+read -r score arch <<< "$best"
+# The C++ evaluator's score is the number of 3x3 convolutions of the cell.
+convs=$(grep -o 'nor_conv_3x3' <<< "$arch" | wc -l)
+[ "$score" -eq "$convs" ] || die "best score $score, but '$arch' has $convs 3x3 convolutions"
+# The C++ progress lambda saw every trial, and the run's best score last.
+grep -qx "progress: 25 calls, last best $score" <<< "$out" || die "the progress callback did not see 25 trials and best $score"
+# An exception thrown in a C++ callback reaches the host as a status and the exception's message.
+grep -qx "greedy with parameters: callback: searcher 'greedy': this strategy takes no parameters" <<< "$out" \
+    || die "the C++ strategy's exception did not come back as status 'callback' with its message"
+# Failures surface as C++ exceptions caught in main: a message and status 1, not a crash.
+set +e
+err=$(LD_LIBRARY_PATH=$libdir "$tmp/host_app" "$tmp/missing.yaml" 5 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] || die "host_app with a missing space exited with status $rc, expected 1: $err"
+grep -q "^host_app: error: space: .*missing.yaml" <<< "$err" || die "no clear message for a missing space: $err"
 
 # The installed tool runs against the installed library.
 nas=$stage$prefix/bin/nas
