@@ -24,22 +24,6 @@ static unsigned long parse_count(const char *s)
     return v && !*end ? v : 0;
 }
 
-/* The whole file, NUL-terminated, or NULL. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= (long)NAS_SPACE_MAX_FILE_BYTES &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
-        *len = fread(buf, 1, (size_t)size, f);
-        buf[*len] = '\0';
-    }
-    if (f)
-        fclose(f);
-    return buf;
-}
-
 int main(int argc, char **argv)
 {
     /* Every candidate: one epoch on 1500 images, scored on 500 others (a cheap proxy of the real task). */
@@ -64,20 +48,14 @@ int main(int argc, char **argv)
     nas_arch_t *best = NULL;
     nas_dataset_t *all = NULL, *train = NULL;
     nas_model_t *model = NULL;
-    size_t yaml_len = 0;
-    char *yaml = NULL;
     int rc = 1;
     nas_status_t st;
 
     if ((st = nas_context_create(&ctx, NULL)) != NAS_OK)
         return fail("context", st, NULL);
-    /* Load the space from its text, which the saved model keeps so that it loads on its own. */
-    if (!(yaml = read_file(SPACE_PATH, &yaml_len))) {
-        fprintf(stderr, "quickstart: cannot read %s (run from the source root)\n", SPACE_PATH);
-        goto out;
-    }
-    if ((st = nas_space_load_string(&space, ctx, yaml, yaml_len, SPACE_PATH)) != NAS_OK) {
-        fail("space", st, nas_context_errmsg(ctx));
+    /* The space keeps its YAML text, and models made from it embed it: the saved file loads on its own. */
+    if ((st = nas_space_load_file(&space, ctx, SPACE_PATH)) != NAS_OK) {
+        fail("space (run from the source root)", st, nas_context_errmsg(ctx));
         goto out;
     }
 
@@ -150,8 +128,6 @@ int main(int argc, char **argv)
     nas_model_opts_t mopts = NAS_MODEL_OPTS_INIT;
     mopts.dataset = train;
     mopts.stem_stride = 2;   /* the network the search trained */
-    mopts.space_yaml = yaml;
-    mopts.space_yaml_len = yaml_len;
     if ((st = nas_model_create(&model, best, &mopts)) != NAS_OK) {
         fail("model", st, nas_context_errmsg(ctx));
         goto out;
@@ -184,6 +160,5 @@ out:
     nas_params_destroy(eparams);
     nas_space_destroy(space);
     nas_context_destroy(ctx);
-    free(yaml);
     return rc;
 }

@@ -394,7 +394,7 @@ static void test_bad_create_options(void **state)
     assert_null(nas_model_space(m));
     nas_model_info_t info = { .struct_size = sizeof info };
     assert_int_equal(nas_model_info(m, &info), NAS_OK);
-    assert_false(info.has_space_yaml);
+    assert_true(info.has_space_yaml);   /* no space_yaml given: the space's own text (it was loaded from YAML) */
     /* an old caller's smaller info struct gets only its part */
     nas_model_info_t small;
     memset(&small, 0x5a, sizeof small);
@@ -581,12 +581,34 @@ static void test_save_load_round_trip(void **state)
 static void test_load_space_checks(void **state)
 {
     (void)state;
-    /* a model without YAML needs the space */
+    /* A model without YAML needs the space. Its space is the same one inline in an experiment file,
+     * which has no YAML text of its own to embed (nas_space_yaml()). */
+    char exp_text[2 * sizeof TINY_YAML + 64] = "space:\n  ";
+    size_t k = strlen(exp_text);
+    for (const char *p = TINY_YAML; *p && k + 4 < sizeof exp_text; p++) {
+        exp_text[k++] = *p;
+        if (*p == '\n' && p[1])
+            k += (size_t)snprintf(exp_text + k, sizeof exp_text - k, "  ");
+    }
+    exp_text[k] = '\0';
+    nas_experiment_t *exp = NULL;
+    if (nas_experiment_load_string(&exp, F.ctx, exp_text, strlen(exp_text), NULL) != NAS_OK)
+        fail_msg("inline space: %s", nas_context_errmsg(F.ctx));
+    const char *own;
+    assert_int_equal(nas_space_yaml(nas_experiment_space(exp), &own, NULL), NAS_E_NOT_FOUND);
+    nas_arch_t *inline_arch = NULL;
+    assert_int_equal(nas_arch_create(&inline_arch, nas_experiment_space(exp)), NAS_OK);
+    assert_int_equal(nas_arch_from_string(inline_arch, TINY_ARCH), NAS_OK);
     nas_model_opts_t mo = model_opts(F.train);
     mo.space_yaml = NULL;
     mo.space_yaml_len = 0;
     nas_model_t *m = NULL;
-    assert_int_equal(nas_model_create(&m, F.arch, &mo), NAS_OK);
+    assert_int_equal(nas_model_create(&m, inline_arch, &mo), NAS_OK);
+    nas_arch_destroy(inline_arch);
+    nas_experiment_destroy(exp);
+    nas_model_info_t info = { .struct_size = sizeof info };
+    assert_int_equal(nas_model_info(m, &info), NAS_OK);
+    assert_false(info.has_space_yaml);
     const char *path = tmp_path("noyaml.nas");
     assert_int_equal(nas_model_save(m, path), NAS_OK);
     nas_model_destroy(m);

@@ -914,6 +914,21 @@ static void test_builder_matches_yaml(void **state)
     assert_int_equal(build_nb201(ctx, &c), NAS_OK);
     assert_same_space(y, c);
     assert_string_equal(nas_space_name(c), "nas-bench-201");
+    /* The loaded space keeps its file's text; the built one has none. */
+    const char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(nas_space_yaml(y, &text, &len), NAS_OK);
+    size_t file_len = 0;
+    char *file = tu_read_file(NAS_SOURCE_ROOT "/spaces/nas-bench-201.yaml", &file_len);
+    assert_non_null(file);
+    assert_int_equal(len, file_len);
+    assert_memory_equal(text, file, len);
+    assert_int_equal(text[len], '\0');
+    free(file);
+    assert_int_equal(nas_space_yaml(c, &text, &len), NAS_E_NOT_FOUND);
+    assert_non_null(strstr(nas_space_errmsg(c), "not loaded from YAML"));
+    assert_int_equal(nas_space_yaml(NULL, &text, &len), NAS_E_INVAL);
+    assert_int_equal(nas_space_yaml(y, NULL, &len), NAS_E_INVAL);
     /* Frozen after build. */
     nas_hparam_spec_t hp = { sizeof hp, "lr", NAS_DIM_FLOAT, 0.1, 1, false, NULL, 0, 0 };
     assert_int_equal(nas_space_add_hparam(c, &hp), NAS_E_STATE);
@@ -922,6 +937,8 @@ static void test_builder_matches_yaml(void **state)
     nas_space_destroy(c);
 
     y = load_text(ctx, small_chain);
+    assert_int_equal(nas_space_yaml(y, &text, NULL), NAS_OK);
+    assert_string_equal(text, small_chain);
     assert_int_equal(nas_space_create(&c, ctx, "small"), NAS_OK);
     static const char *const ops[] = { "mb3_e3", "mb5_e6", "skip" };
     double widths[] = { 0.5, 1.0 };

@@ -41,7 +41,8 @@ typedef struct nas_model_opts {
     int32_t cells_per_stage;        /**< proxy override for cell spaces: cells per stage, 1..1024; 0: as the space says */
     int32_t stem_stride;            /**< 1 or 2; 0: the family's default (cells 1; chains 2 for inputs of 64 pixels and more) */
     const char *space_yaml;         /**< the YAML text the space was loaded from, kept in saved files so that they
-                                         load without the space (checked here: it must give the same space); NULL: none */
+                                         load without the space (checked here: it must give the same space); NULL:
+                                         the space's own text when it has one (nas_space_yaml()), else none */
     size_t space_yaml_len;          /**< bytes of space_yaml (need not be NUL-terminated) */
 } nas_model_opts_t;
 

@@ -85,6 +85,15 @@ NAS_API nas_status_t nas_space_load_string(nas_space_t **out, nas_context_t *ctx
  */
 NAS_API nas_status_t nas_space_create(nas_space_t **out, nas_context_t *ctx, const char *name);
 
+/**
+ * The YAML text a space was loaded from (nas_space_load_file() or nas_space_load_string()), owned
+ * by the space; models made from it embed it (nas_model_opts_t.space_yaml), so their files load
+ * without the space. *len (optional) gets its length; the text is also NUL-terminated.
+ * @return NAS_OK; NAS_E_INVAL (NULL space or text); NAS_E_NOT_FOUND (a space built through the C
+ *         API or inline in an experiment file has no text of its own). Since 0.1.
+ */
+NAS_API nas_status_t nas_space_yaml(const nas_space_t *space, const char **text, size_t *len);
+
 /** Destroy a space. Every arch of it must be destroyed first. NULL is a no-op. Since 0.1. */
 NAS_API void nas_space_destroy(nas_space_t *space);
 

@@ -481,6 +481,27 @@ static void file_stem(const char *path, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
+/* Parse YAML text into a space that keeps a copy of the text (nas_space_yaml(); models embed it). */
+static nas_status_t load_text(nas_space_t **out, nas_context_t *ctx, const char *yaml, size_t len, const char *origin,
+                              const char *default_name)
+{
+    nas__ydoc_t *doc;
+    nas_status_t st = nas__ydoc_parse(&doc, ctx, yaml, len, origin);
+    if (st != NAS_OK)
+        return st;
+    st = nas__space_from_yaml(out, ctx, doc, doc->root, default_name);
+    nas__ydoc_free(doc);
+    if (st != NAS_OK)
+        return st;
+    if (!((*out)->yaml = nas__strndup(ctx, yaml, len))) {
+        nas_space_destroy(*out);
+        *out = NULL;
+        return nas__ctx_fail(ctx, NAS_E_NOMEM, "%s: out of memory keeping the YAML text", origin);
+    }
+    (*out)->yaml_len = len;
+    return NAS_OK;
+}
+
 nas_status_t nas_space_load_string(nas_space_t **out, nas_context_t *ctx, const char *yaml, size_t len,
                                    const char *origin)
 {
@@ -496,13 +517,7 @@ nas_status_t nas_space_load_string(nas_space_t **out, nas_context_t *ctx, const 
     if (len > NAS_SPACE_MAX_FILE_BYTES)
         return nas__ctx_fail(ctx, NAS_E_RANGE, "%s: %zu bytes of YAML, over the limit of %u", origin, len,
                              NAS_SPACE_MAX_FILE_BYTES);
-    nas__ydoc_t *doc;
-    nas_status_t st = nas__ydoc_parse(&doc, ctx, yaml, len, origin);
-    if (st != NAS_OK)
-        return st;
-    st = nas__space_from_yaml(out, ctx, doc, doc->root, "space");
-    nas__ydoc_free(doc);
-    return st;
+    return load_text(out, ctx, yaml, len, origin, "space");
 }
 
 nas_status_t nas_space_load_file(nas_space_t **out, nas_context_t *ctx, const char *path)
@@ -514,13 +529,14 @@ nas_status_t nas_space_load_file(nas_space_t **out, nas_context_t *ctx, const ch
         return NAS_E_INVAL;
     if (!path)
         return nas__ctx_fail(ctx, NAS_E_INVAL, "nas_space_load_file: path is NULL");
-    nas__ydoc_t *doc;
-    nas_status_t st = nas__ydoc_load_file(&doc, ctx, path, NAS_SPACE_MAX_FILE_BYTES);
+    char *text;
+    size_t len;
+    nas_status_t st = nas__read_file(ctx, path, NAS_SPACE_MAX_FILE_BYTES, &text, &len, ctx->errmsg);
     if (st != NAS_OK)
-        return st;
+        return st == NAS_E_NOT_FOUND ? NAS_E_IO : st;
     char stem[NAS__MAX_NAME + 1];
     file_stem(path, stem, sizeof stem);
-    st = nas__space_from_yaml(out, ctx, doc, doc->root, stem);
-    nas__ydoc_free(doc);
+    st = load_text(out, ctx, text, len, path, stem);
+    nas__free(ctx, text);
     return st;
 }

@@ -430,6 +430,16 @@ nas_status_t nas_model_create(nas_model_t **out, const nas_arch_t *arch, const n
         nas_model_destroy(m);
         return st;
     }
+    const char *own;
+    size_t own_len;
+    if (!o.space_yaml && nas_space_yaml(space, &own, &own_len) == NAS_OK) {
+        /* The space's own text: it gives this very space, no need to load it again to check. */
+        if (!(m->space_yaml = nas__strndup(ctx, own, own_len))) {
+            nas_model_destroy(m);
+            return nas__ctx_fail(ctx, NAS_E_NOMEM, "out of memory copying the space's YAML");
+        }
+        m->space_yaml_len = own_len;
+    }
     *out = m;
     return NAS_OK;
 }

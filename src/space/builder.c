@@ -134,7 +134,21 @@ void nas_space_destroy(nas_space_t *space)
         free_hparam(ctx, &space->hparams[i]);
     nas__free(ctx, space->hparams);
     nas__free(ctx, space->name);
+    nas__free(ctx, space->yaml);
     nas__free(ctx, space);
+}
+
+nas_status_t nas_space_yaml(const nas_space_t *space, const char **text, size_t *len)
+{
+    if (!space || !text)
+        return NAS_E_INVAL;
+    if (!space->yaml)
+        return nas__fail(((nas_space_t *)space)->errmsg, NAS_E_NOT_FOUND, "space '%s' was not loaded from YAML text "
+                         "of its own (built through the C API, or inline in an experiment file)", space->name);
+    *text = space->yaml;
+    if (len)
+        *len = space->yaml_len;
+    return NAS_OK;
 }
 
 const char *nas_space_errmsg(const nas_space_t *space)

@@ -167,6 +167,8 @@ typedef struct nas__group {
 struct nas_space {
     nas_context_t *ctx;
     char *name;
+    char *yaml;            /* the YAML text it was loaded from (NUL-terminated copy), or NULL */
+    size_t yaml_len;
     int32_t family;
     bool built;
     char errmsg[NAS_ERRMSG_CAP];

@@ -57,5 +57,5 @@ msg=$(cd "$tmp" && "$exe" 1 "$tmp/y.nasmodel" 2>&1)
 rc=$?
 set -e
 [ $rc -eq 1 ] || die "quickstart outside the source root exited with status $rc, expected 1"
-grep -q 'cannot read spaces/fmnist-nb201.yaml' <<< "$msg" || die "no message naming the missing space file: $msg"
+grep -q 'spaces/fmnist-nb201.yaml: cannot open' <<< "$msg" || die "no message naming the missing space file: $msg"
 echo "check_quickstart_example: ok: best trial $trial of $trials, accuracy $acc%, $params params, model saved"

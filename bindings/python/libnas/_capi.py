@@ -476,6 +476,7 @@ FUNCTIONS = {
     'nas_space_load_file': (C.c_int32, [C.POINTER(C.c_void_p), C.c_void_p, C.c_char_p], ('out', 'ctx', 'path')),
     'nas_space_load_string': (C.c_int32, [C.POINTER(C.c_void_p), C.c_void_p, C.c_char_p, C.c_size_t, C.c_char_p], ('out', 'ctx', 'yaml', 'len', 'origin')),
     'nas_space_create': (C.c_int32, [C.POINTER(C.c_void_p), C.c_void_p, C.c_char_p], ('out', 'ctx', 'name')),
+    'nas_space_yaml': (C.c_int32, [C.c_void_p, C.POINTER(C.c_char_p), C.POINTER(C.c_size_t)], ('space', 'text', 'len')),
     'nas_space_destroy': (None, [C.c_void_p], ('space',)),
     'nas_space_errmsg': (C.c_char_p, [C.c_void_p], ('space',)),
     'nas_space_set_cell': (C.c_int32, [C.c_void_p, C.POINTER(nas_cell_spec_t)], ('space', 'spec')),

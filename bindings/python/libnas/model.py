@@ -198,11 +198,7 @@ class Model(Handle):
         opts.channel_scale = float(channel_scale)
         opts.cells_per_stage = _int32("cells_per_stage", cells_per_stage)
         opts.stem_stride = _int32("stem_stride", stem_stride)
-        yaml = arch.space.yaml
-        if yaml is not None:
-            yaml = to_bytes(yaml, "space yaml")
-            opts.space_yaml = yaml
-            opts.space_yaml_len = len(yaml)
+        # The space's YAML text, when it has one, is embedded by the library (saved files load alone).
         ptr = ctypes.c_void_p()
         check(lib.nas_model_create(ctypes.byref(ptr), arch, ctypes.byref(opts)), ctx.errmsg)
         self._wrap(ptr.value, ctx, arch.space)

@@ -40,7 +40,6 @@ class Space(Handle):
         self._dims = None
         self._by_name = None
         self._rng = None
-        self.yaml = None  # the YAML text it was loaded from (models made from it carry it into saved files)
 
     @classmethod
     def load(cls, path, context=None):
@@ -48,13 +47,7 @@ class Space(Handle):
         ctx = _context(context)
         ptr = ctypes.c_void_p()
         check(lib.nas_space_load_file(ctypes.byref(ptr), ctx, to_bytes(path, "path")), ctx.errmsg)
-        space = cls(ptr.value, ctx)
-        try:
-            with open(path, "rb") as f:
-                space.yaml = f.read()
-        except OSError:
-            pass
-        return space
+        return cls(ptr.value, ctx)
 
     @classmethod
     def from_string(cls, yaml, context=None, origin="<string>"):
@@ -63,9 +56,7 @@ class Space(Handle):
         data = to_bytes(yaml, "yaml")
         ptr = ctypes.c_void_p()
         check(lib.nas_space_load_string(ctypes.byref(ptr), ctx, data, len(data), to_bytes(origin)), ctx.errmsg)
-        space = cls(ptr.value, ctx)
-        space.yaml = data
-        return space
+        return cls(ptr.value, ctx)
 
     @classmethod
     def _borrowed(cls, ptr, context, owner):
@@ -80,6 +71,15 @@ class Space(Handle):
     @property
     def name(self):
         return to_str(lib.nas_space_name(self))
+
+    @property
+    def yaml(self):
+        """The YAML text (bytes) the space was loaded from, or None (a space inline in an experiment
+        file). Models made from the space embed it, so their files load without it."""
+        text, n = ctypes.c_char_p(), ctypes.c_size_t()
+        if lib.nas_space_yaml(self, ctypes.byref(text), ctypes.byref(n)) != _capi.NAS_OK:
+            return None
+        return ctypes.string_at(ctypes.cast(text, ctypes.c_void_p).value, n.value)
 
     @property
     def family(self):

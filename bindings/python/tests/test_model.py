@@ -180,6 +180,7 @@ def test_save_load_roundtrip(env, tmp_path):
     assert np.array_equal(b.predict(xn, logits=True), want)
     assert isinstance(b.space, libnas.Space) and b.space.name == "tiny-py" and b.space.size == 5 ** 6
     assert b.space.arch(b.info.arch) == b.space.arch(ARCH)
+    assert b.space.yaml == env.space.yaml == YAML.encode()   # models made from it embed it in turn
     assert b.evaluate(env.test).correct == env.model.evaluate(env.test).correct
     b.close()
     assert b.space.closed                               # the borrowed space went with its model
@@ -189,8 +190,10 @@ def test_save_load_roundtrip(env, tmp_path):
 
 
 def test_model_without_space_yaml_needs_the_space(env, tmp_path):
-    space = libnas.Space.from_string(YAML, env.ctx)
-    space.yaml = None
+    # The same space inline in an experiment file has no YAML text of its own to embed.
+    inline = "space:\n" + "".join("  " + line + "\n" for line in YAML.splitlines())
+    space = libnas.Experiment.from_string(inline, env.ctx).space
+    assert space.yaml is None and libnas.Space.from_string(YAML, env.ctx).yaml == YAML.encode()
     m = libnas.Model(space.arch(ARCH), shape=(8, 8), num_classes=CLASSES, seed=5)
     assert not m.info.has_space_yaml and m.info.shape == (1, 8, 8)
     path = tmp_path / "noyaml.nas"
