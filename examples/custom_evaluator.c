@@ -45,7 +45,7 @@ static nas_status_t budget_create(nas_evaluator_t *self, const nas_params_t *par
     if (!b)
         return NAS_E_NOMEM;
     *state = b;   /* destroy() is called even if a step below fails */
-    b->ctx = nas_evaluator_user_data(self);
+    b->ctx = nas_evaluator_context(self);
 
     const char *path = NULL;
     nas_status_t st;
@@ -170,7 +170,6 @@ int main(int argc, char **argv)
         .create = budget_create,
         .destroy = budget_destroy,
         .evaluate = budget_evaluate,
-        .user_data = ctx,   /* the vtable is copied: a stack variable is fine */
     };
     if ((st = nas_context_register_evaluator(ctx, &vt)) != NAS_OK) {
         fail("register", st, nas_context_errmsg(ctx));

@@ -87,6 +87,8 @@ static void test_nb201(void **state)
     print_message("NB201 table (15625 rows) loaded in %.3f s\n", t);
     assert_string_equal(nas_evaluator_name(ev), "table");
     assert_ptr_equal(nas_evaluator_space(ev), space);
+    assert_ptr_equal(nas_evaluator_context(ev), ctx);
+    assert_null(nas_evaluator_context(NULL));
     nas_result_t *res = NULL;
     assert_int_equal(nas_result_create(&res, ctx), NAS_OK);
     assert_int_equal(lookup(ev, BEST, res), NAS_OK);

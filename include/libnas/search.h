@@ -205,6 +205,8 @@ NAS_API const char *nas_evaluator_name(const nas_evaluator_t *ev);
  */
 NAS_API nas_status_t nas_evaluator_evaluate(nas_evaluator_t *ev, const nas_candidate_t *cand, nas_result_t *res);
 
+/** The context of the evaluator's space (for a plugin's own calls and their messages). Since 0.1. */
+NAS_API nas_context_t *nas_evaluator_context(const nas_evaluator_t *ev);
 /** The evaluator's space. Since 0.1. */
 NAS_API nas_space_t *nas_evaluator_space(const nas_evaluator_t *ev);
 /** Set the evaluator's error message (for evaluators reporting a failure). Since 0.1. */

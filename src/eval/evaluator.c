@@ -139,6 +139,11 @@ nas_context_t *nas__evaluator_context(const nas_evaluator_t *ev)
     return ev->ctx;
 }
 
+nas_context_t *nas_evaluator_context(const nas_evaluator_t *ev)
+{
+    return ev ? ev->ctx : NULL;
+}
+
 void *nas__evaluator_state(const nas_evaluator_t *ev)
 {
     return ev ? ev->state : NULL;

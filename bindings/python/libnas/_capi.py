@@ -559,6 +559,7 @@ FUNCTIONS = {
     'nas_evaluator_errmsg': (C.c_char_p, [C.c_void_p], ('ev',)),
     'nas_evaluator_name': (C.c_char_p, [C.c_void_p], ('ev',)),
     'nas_evaluator_evaluate': (C.c_int32, [C.c_void_p, C.POINTER(nas_candidate_t), C.c_void_p], ('ev', 'cand', 'res')),
+    'nas_evaluator_context': (C.c_void_p, [C.c_void_p], ('ev',)),
     'nas_evaluator_space': (C.c_void_p, [C.c_void_p], ('ev',)),
     'nas_evaluator_set_errmsg': (None, [C.c_void_p, C.c_char_p], ('ev', 'message')),
     'nas_run_create': (C.c_int32, [C.POINTER(C.c_void_p), C.c_void_p, C.c_void_p, C.POINTER(nas_run_opts_t)], ('out', 'searcher', 'evaluator', 'opts')),
