@@ -242,6 +242,55 @@ class EvaluatorView:
             self.space.close()   # and the archs made from it
 
 
+class RunView:
+    """What a strategy's run(self, run) hook gets: the run it drives inside libnas.run().
+
+    evaluate(arch, fidelity=0) evaluates an Arch (or canonical string) with the run's evaluator as the
+    next trial (journaled, counted, reported like an asked candidate) and returns its Result;
+    should_stop() says whether a budget is spent or the caller cancelled; report(text) sends a line
+    of progress (e.g. an epoch of the strategy's own training) to the run's progress callback.
+    Valid only while the hook runs."""
+
+    def __init__(self, ptr, space):
+        self._ptr = ptr
+        self.space = space
+
+    def _alive(self):
+        if not self._ptr:
+            raise RuntimeError("the run ended: a RunView is valid only inside the run() hook")
+        return self._ptr
+
+    def evaluate(self, arch, fidelity=0.0):
+        ptr = self._alive()
+        if isinstance(arch, str):
+            arch = self.space.arch(arch)
+        if not isinstance(arch, Arch):
+            raise TypeError("evaluate() takes a libnas.Arch or a canonical string, not %s" % type(arch).__name__)
+        res = ctypes.c_void_p()
+        check(lib.nas_run_evaluate_arch(ptr, arch, float(fidelity), ctypes.byref(res)),
+              lambda: lib.nas_run_errmsg(ptr))
+        return result_from_c(res.value)
+
+    def should_stop(self):
+        return bool(lib.nas_run_should_stop(self._alive()))
+
+    def report(self, message):
+        lib.nas_run_report(self._alive(), to_bytes(str(message).replace("\0", " "), "message"))
+
+    @property
+    def num_trials(self):
+        return lib.nas_run_num_trials(self._alive())
+
+    @property
+    def elapsed(self):
+        return lib.nas_run_elapsed(self._alive())
+
+    @property
+    def evaluator(self):
+        """Name of the run's evaluator."""
+        return to_str(lib.nas_evaluator_name(lib.nas_run_evaluator(self._alive())))
+
+
 class Strategy:
     """Base of search strategies written in Python. Subclass it, set `name` ([a-z0-9_-]+, unique
     in the context) and `description`, and implement:
@@ -251,6 +300,12 @@ class Strategy:
       ask(self) -> Arch, (Arch, fidelity), a canonical arch string, or None when exhausted.
       tell(self, arch, result): learn from a finished trial (failed ones too); result is a Result.
       state(self) -> picklable object and load_state(self, obj): optional, both or neither.
+      run(self, run): optional. When defined, libnas.run() calls it once instead of its
+          ask/evaluate/tell loop (the way one-shot strategies train a supernet and evaluate what they
+          derive): it evaluates the architectures it wants recorded with run.evaluate(arch, fidelity),
+          polls run.should_stop() between units of work and may run.report(text) its progress (a
+          RunView). ask and tell are still used outside run(). As for the built-in one-shot
+          strategies, a resumed run that already holds a trial is complete.
 
     A strategy that is sure to run out (ask() returns None after finitely many calls) sets
     `finite = True`; run() then needs no budget for it.
@@ -418,7 +473,24 @@ def register_strategy(context, cls):
         except BaseException as e:  # noqa: B902
             return _fail(set_err, self, label, "load_state()", e)
 
+    def run_hook(self, state, run):
+        view = None
+        try:
+            obj, sview = _instances[state]
+            view = RunView(run, sview.space)
+            obj.run(view)
+            if to_str(lib.nas_run_stop_reason(run)) == "cancelled":
+                return _capi.NAS_E_ABORTED   # stopped by the caller's cancel, as the contract says
+            return _capi.NAS_OK
+        except BaseException as e:  # noqa: B902
+            return _fail(set_err, self, label, "run()", e)
+        finally:
+            if view is not None:
+                view._ptr = None
+
     fns = {"create": create, "destroy": destroy, "ask": ask, "tell": tell}
+    if callable(getattr(cls, "run", None)):
+        fns["run"] = run_hook
     if callable(getattr(cls, "state", None)) != callable(getattr(cls, "load_state", None)):
         raise TypeError("%s must define both state() and load_state(), or neither" % cls.__name__)
     if callable(getattr(cls, "state", None)):
@@ -509,4 +581,4 @@ def _register(context, cls, vt, types, fns, register_fn, kind):
 
 
 __all__ = ["EvaluatorPlugin", "EvaluatorView", "PluginParams", "SearcherView", "Strategy", "register_evaluator",
-           "register_strategy"]
+           "register_strategy", "RunView"]

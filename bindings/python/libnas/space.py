@@ -59,6 +59,99 @@ class Space(Handle):
         return cls(ptr.value, ctx)
 
     @classmethod
+    def build(cls, name, cell=None, macro=None, chain=None, stages=(), hparams=(), context=None):
+        """Build a space through the C builder API instead of YAML (docs/spaces.md has the meaning of
+        every field). A cell space: cell=dict(ops=[...], num_inputs=1, num_nodes=3, inputs_per_node=0,
+        cell_types=None, output="last"|"concat") and optionally macro=dict(stem_channels=16,
+        stages=[(cells, channels), ...], reduction="residual"|"cell"). A chain space:
+        chain=dict(ops=[...], stem_channels=16, head_channels=0, width_multipliers=None) and
+        stages=[dict(channels=..., stride=1|2, depths=[...]), ...]. Either may have
+        hparams=[dict(name=..., kind="float"|"int"|"categorical", low=, high=, log_scale=False,
+        choices=[...], grid_points=0), ...]. A space built this way has no YAML text (yaml is None).
+        Errors: LibnasError with the builder's message naming the bad field."""
+        ctx = _context(context)
+        ptr = ctypes.c_void_p()
+        check(lib.nas_space_create(ctypes.byref(ptr), ctx, to_bytes(name, "name")), ctx.errmsg)
+        space = cls(ptr.value, ctx)
+        keep = []   # buffers the specs point at, alive until the calls return
+
+        def strings(items, what):
+            arr = (ctypes.c_char_p * max(1, len(items)))(*[to_bytes(str(x), what) for x in items])
+            keep.append(arr)
+            return ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p)), len(items)
+
+        def spec(ctype, fields, what):
+            out = ctype()
+            out.struct_size = ctypes.sizeof(out)
+            unknown = set(fields) - {f for f, _ in ctype._fields_}
+            if unknown:
+                raise ValueError("%s: unknown field(s) %s" % (what, ", ".join(sorted(unknown))))
+            for k, v in fields.items():
+                setattr(out, k, v)
+            return out
+
+        def call(fn, obj):
+            check(fn(space, ctypes.byref(obj)), space.errmsg)
+
+        try:
+            if cell is not None:
+                c = dict(cell)
+                ops, n_ops = strings(c.pop("ops", ()), "op")
+                types = c.pop("cell_types", None)
+                t, n_t = strings(types or (), "cell type") if types else (None, 0)
+                output = {"last": _capi.NAS_CELL_OUTPUT_LAST, "concat": _capi.NAS_CELL_OUTPUT_CONCAT}
+                out_kind = c.pop("output", "last")
+                if out_kind not in output:
+                    raise ValueError("cell output must be 'last' or 'concat', not %r" % (out_kind,))
+                c.setdefault("num_inputs", 1)
+                call(lib.nas_space_set_cell, spec(_capi.nas_cell_spec_t, dict(
+                    c, ops=ops, num_ops=n_ops, cell_types=t, num_cell_types=n_t, output=output[out_kind]), "cell"))
+            if macro is not None:
+                m = dict(macro)
+                st = [tuple(x) for x in m.pop("stages", ())]
+                arr = (_capi.nas_macro_stage_t * max(1, len(st)))(*[_capi.nas_macro_stage_t(a, b) for a, b in st])
+                keep.append(arr)
+                red = {"residual": _capi.NAS_REDUCTION_RESIDUAL, "cell": _capi.NAS_REDUCTION_CELL}
+                r = m.pop("reduction", "residual")
+                if r not in red:
+                    raise ValueError("macro reduction must be 'residual' or 'cell', not %r" % (r,))
+                call(lib.nas_space_set_macro, spec(_capi.nas_macro_spec_t, dict(
+                    m, stages=ctypes.cast(arr, ctypes.POINTER(_capi.nas_macro_stage_t)), num_stages=len(st),
+                    reduction=red[r]), "macro"))
+            if chain is not None:
+                c = dict(chain)
+                ops, n_ops = strings(c.pop("ops", ()), "op")
+                widths = c.pop("width_multipliers", None) or ()
+                w = (ctypes.c_double * max(1, len(widths)))(*widths)
+                keep.append(w)
+                call(lib.nas_space_set_chain, spec(_capi.nas_chain_spec_t, dict(
+                    c, ops=ops, num_ops=n_ops, width_multipliers=ctypes.cast(w, ctypes.POINTER(ctypes.c_double))
+                    if widths else None, num_width_multipliers=len(widths)), "chain"))
+            for st in stages:
+                d = dict(st)
+                depths = d.pop("depths", (1,))
+                arr = (ctypes.c_uint32 * max(1, len(depths)))(*depths)
+                keep.append(arr)
+                call(lib.nas_space_add_stage, spec(_capi.nas_stage_spec_t, dict(
+                    d, depths=ctypes.cast(arr, ctypes.POINTER(ctypes.c_uint32)), num_depths=len(depths)), "stage"))
+            kinds = {v: k for k, v in KINDS.items()}
+            for hp in hparams:
+                h = dict(hp)
+                kind = h.pop("kind", "float")
+                if kind not in kinds:
+                    raise ValueError("hyperparameter kind must be float, int or categorical, not %r" % (kind,))
+                choices = h.pop("choices", None)
+                ch, n_ch = strings(choices, "choice") if choices else (None, 0)
+                h["name"] = to_bytes(h.get("name"), "hyperparameter name")
+                call(lib.nas_space_add_hparam, spec(_capi.nas_hparam_spec_t, dict(
+                    h, kind=kinds[kind], choices=ch, num_choices=n_ch), "hyperparameter"))
+            check(lib.nas_space_build(space), space.errmsg)
+        except BaseException:
+            space.close()
+            raise
+        return space
+
+    @classmethod
     def _borrowed(cls, ptr, context, owner):
         """A space owned by something else (a model or an experiment): never destroyed from here."""
         space = cls(ptr, context, owner)

@@ -567,3 +567,70 @@ def test_interpreter_exit_with_live_plugins(tmp_path):
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip() == "done" and "Sanitizer" not in p.stderr
+
+
+class Sweep(libnas.Strategy):
+    """A strategy with a run() hook: it drives the whole search itself, like the one-shot ones."""
+    name = "py-sweep"
+    seen = []
+
+    def __init__(self, searcher, params):
+        self.rounds = params.get_int("rounds", 3, min=1)
+        self.fail_at = params.get_int("fail_at", -1)
+
+    def ask(self):   # used outside run() only
+        return self.searcher.space.sample(self.searcher.rng)
+
+    def run(self, run):
+        Sweep.seen.append(run)
+        best, best_score = None, -math.inf
+        for k in range(self.rounds):
+            if run.should_stop():
+                return
+            if k == self.fail_at:
+                raise ArithmeticError("round %d went wrong" % k)
+            arch = self.searcher.space.sample(self.searcher.rng)
+            result = run.evaluate(arch)
+            score = self.searcher.scores(result)[0]
+            if score > best_score:
+                best, best_score = arch, score
+            run.report("py-sweep round %d/%d best %.2f" % (k + 1, self.rounds, best_score))
+        run.evaluate(str(best), 2.5)   # the "retrain" of what it found, at another fidelity
+
+
+def test_run_hook_drives_the_search(pctx, space, tmp_path):
+    libnas.register_strategy(pctx, Sweep)
+    reports = []
+
+    def progress(p):
+        if p.last_arch and p.last_arch.startswith("py-sweep round"):
+            reports.append(p.last_arch)
+
+    journal = tmp_path / "journal.jsonl"
+    res = libnas.run(libnas.Searcher(space, "py-sweep", {"rounds": 4}, seed=3, objectives=OBJECTIVE), table(space),
+                     journal=journal, progress=progress)
+    assert res.stop_reason == "done" and len(res.trials) == 5    # no budget needed: the hook ends it
+    assert [t.fidelity for t in res.trials] == [0.0] * 4 + [2.5]
+    best4 = max(res.trials[:4], key=lambda t: t.metrics["test_acc"])
+    assert res.trials[4].arch == best4.arch and res.trials[4].metrics == best4.metrics
+    assert reports == ["py-sweep round %d/4 best %.2f" % (k + 1, max(t.metrics["test_acc"] for t in res.trials[:k + 1]))
+                       for k in range(4)]
+    assert [t["arch"] for t in journal_trials(journal)] == [t.arch for t in res.trials]
+    with pytest.raises(RuntimeError, match="valid only inside"):
+        Sweep.seen[-1].should_stop()
+    # A budget and a cancel are seen through should_stop().
+    res = libnas.run(libnas.Searcher(space, "py-sweep", {"rounds": 10}, objectives=OBJECTIVE), table(space),
+                     max_trials=3)
+    assert len(res.trials) == 3 and res.stop_reason == "max_trials"
+    done = [0]
+
+    def count(p):
+        done[0] = p.trials_done
+
+    res = libnas.run(libnas.Searcher(space, "py-sweep", {"rounds": 10}, objectives=OBJECTIVE), table(space),
+                     progress=count, cancel=lambda: done[0] >= 2)
+    assert res.stop_reason == "cancelled" and len(res.trials) == 2
+    # An exception in the hook ends the run with status callback and the Python message.
+    with pytest.raises(libnas.LibnasError, match="ArithmeticError: round 1 went wrong") as e:
+        libnas.run(libnas.Searcher(space, "py-sweep", {"fail_at": 1}, objectives=OBJECTIVE), table(space))
+    assert e.value.name == "callback" and len(e.value.run_result.trials) == 1

@@ -100,3 +100,59 @@ def test_close_order_children_first(ctx):
         str(arch)
     del arch, space
     gc.collect()
+
+
+SMALL_CHAIN = """name: small
+family: chain
+chain:
+  ops: [mb3_e3, mb5_e6, skip]
+  stem_channels: 16
+  width_multipliers: [0.5, 1.0]
+  stages:
+    - {channels: 16, stride: 1, depths: [1, 2]}
+    - {channels: 32, stride: 2, depths: [2, 3]}
+hyperparameters:
+  - {name: lr, type: float, low: 0.001, high: 0.1, log_scale: true}
+  - {name: optimizer, type: categorical, choices: [sgd, adam]}
+"""
+
+
+def same_space(a, b, n=50):
+    assert (a.name, a.family, a.size_all, a.grid_size) == (b.name, b.family, b.size_all, b.grid_size)
+    assert [(d.name, d.kind, d.role, d.choices, d.low, d.high, d.log_scale, d.parent, d.parent_min) for d in a.dims] == \
+        [(d.name, d.kind, d.role, d.choices, d.low, d.high, d.log_scale, d.parent, d.parent_min) for d in b.dims]
+    step = max(1, a.grid_size // n)
+    for i in range(0, a.grid_size, step):
+        assert str(a.enumerate(i)) == str(b.enumerate(i))
+
+
+def test_build_through_the_c_api(ctx, nb201):
+    built = libnas.Space.build("nas-bench-201", context=ctx,
+                               cell=dict(ops=["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"],
+                                         num_nodes=3),
+                               macro=dict(stem_channels=16, stages=[(5, 16), (5, 32), (5, 64)]))
+    same_space(built, nb201)
+    assert built.yaml is None and nb201.yaml is not None
+    chain = libnas.Space.build("small", context=ctx,
+                               chain=dict(ops=["mb3_e3", "mb5_e6", "skip"], stem_channels=16,
+                                          width_multipliers=[0.5, 1.0]),
+                               stages=[dict(channels=16, stride=1, depths=[1, 2]),
+                                       dict(channels=32, stride=2, depths=[2, 3])],
+                               hparams=[dict(name="lr", kind="float", low=0.001, high=0.1, log_scale=True),
+                                        dict(name="optimizer", kind="categorical", choices=["sgd", "adam"])])
+    same_space(chain, libnas.Space.from_string(SMALL_CHAIN, ctx))
+
+
+def test_build_errors_name_the_field(ctx):
+    ops = ["none", "nor_conv_3x3"]
+    with pytest.raises(libnas.LibnasError, match="conv_9x9"):
+        libnas.Space.build("bad", context=ctx, cell=dict(ops=["conv_9x9"], num_nodes=2))
+    with pytest.raises(ValueError, match="unknown field.*num_nodez"):
+        libnas.Space.build("bad", context=ctx, cell=dict(ops=ops, num_nodez=2))
+    with pytest.raises(ValueError, match="output"):
+        libnas.Space.build("bad", context=ctx, cell=dict(ops=ops, num_nodes=2, output="sum"))
+    with pytest.raises(libnas.LibnasError):
+        libnas.Space.build("bad", context=ctx, chain=dict(ops=["mb3_e3"], stem_channels=16),
+                           stages=[dict(channels=16, stride=3, depths=[1])])
+    with pytest.raises(libnas.LibnasError):   # no family at all
+        libnas.Space.build("empty", context=ctx)
