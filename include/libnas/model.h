@@ -245,7 +245,9 @@ NAS_API nas_status_t nas_model_evaluate(nas_model_t *model, const nas_dataset_t 
 /**
  * Class probabilities (or logits) of n samples. x holds n x C x H x W floats (NCHW, as the network
  * sees them unless NAS_PREDICT_NORMALIZE); out receives n x num_classes floats, row by row.
- * Rows are independent: a sample's output does not depend on the others in the call.
+ * Rows are independent: a sample's output does not depend on the other samples of the call (equal for
+ * every batch of the same size n; calls of different n may differ in the last bits, as oneDNN picks its
+ * kernels by batch size).
  * @param[in] out_cap  floats available at out
  * @return NAS_OK; NAS_E_INVAL (NULL pointer, n 0, unknown flags); NAS_E_RANGE (out_cap < n x classes);
  *         NAS_E_NOMEM. Since 0.1.
