@@ -414,9 +414,9 @@ static void test_refusals(void **unused)
         { "epochs", "0", "'epochs'" },
         { "w_lr", "0", "'w_lr'" },
         { "alphas_path", "", "'alphas_path'" },
-        { "arch_lr", "0.1", "'arch_lr' does not apply" },
-        { "max_skip", "2", "'max_skip' does not apply" },
-        { "keep_none", "true", "'keep_none' does not apply" },
+        { "arch_lr", "0.1", "'arch_lr': does not apply" },
+        { "max_skip", "2", "'max_skip': does not apply" },
+        { "keep_none", "true", "'keep_none': does not apply" },
         { "tau_max", "5", "'tau_max'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -630,6 +630,10 @@ static void test_search_refusals(void **unused)
         { "search_trials", "0", NAS_E_INVAL },    { "population", "1", NAS_E_INVAL },
         { "eval_batches", "0", NAS_E_INVAL },     { "supernet_path", "", NAS_E_INVAL },
         { "cost_limit", "-1", NAS_E_INVAL },      { "no_such_key", "1", NAS_E_INVAL },
+        /* DARTS's architecture-weight parameters: no architecture weights here, so refused */
+        { "arch_lr", "0.001", NAS_E_INVAL },      { "arch_wd", "0", NAS_E_INVAL },
+        { "alpha_init_std", "0.1", NAS_E_INVAL }, { "max_skip", "2", NAS_E_INVAL },
+        { "keep_none", "false", NAS_E_INVAL },
     };
     for (int strat = 0; strat < 2; strat++)
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -347,19 +347,6 @@ out_free:
 /* ---------------------------------------------------------------------- */
 /* Parameters                                                              */
 
-/* DARTS's parameters have no meaning here: refuse them rather than ignore them. */
-static nas_status_t refuse_arch_params(nas_searcher_t *self, const nas_params_t *params)
-{
-    static const char *const keys[] = { "arch_lr", "arch_wd", "alpha_init_std", "max_skip", "keep_none" };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *v = NULL;
-        if (nas_params_get_string(params, keys[i], &v) == NAS_OK)
-            return nas__search_fail(self, NAS_E_INVAL, "parameter '%s' does not apply (no architecture weights)",
-                                    keys[i]);
-    }
-    return NAS_OK;
-}
-
 static nas_status_t read_params(nas_searcher_t *self, enas_t *e, const nas_params_t *params)
 {
     const char *ctrl = "lstm";
@@ -451,7 +438,7 @@ static nas_status_t enas_create(nas_searcher_t *self, const nas_params_t *params
     c->epoch_end = enas_epoch_end;
     c->derive = enas_derive;
     nas_status_t st;
-    if ((st = refuse_arch_params(self, params)) != NAS_OK ||
+    if ((st = nas__oneshot_refuse_arch_params(self, params, "enas")) != NAS_OK ||
         (st = nas__oneshot_params(self, params, c, &e->alphas_path)) != NAS_OK ||
         (st = read_params(self, e, params)) != NAS_OK)
         return st;

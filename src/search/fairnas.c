@@ -226,7 +226,9 @@ static nas_status_t fairnas_create(nas_searcher_t *self, const nas_params_t *par
     c->user = f;
     c->weight_step = fairnas_weight_step;
     c->derive = fairnas_derive;
-    nas_status_t st = nas__oneshot_params(self, params, c, &f->alphas_path);
+    nas_status_t st = nas__oneshot_refuse_arch_params(self, params, "fairnas");
+    if (st == NAS_OK)
+        st = nas__oneshot_params(self, params, c, &f->alphas_path);
     if (st == NAS_OK)
         st = nas__ss_params(self, params, &f->ss);
     return st;

@@ -129,6 +129,12 @@ nas_status_t nas__oneshot_run_hook(nas_searcher_t *self, void *state, nas_run_t 
  */
 nas_status_t nas__oneshot_params(nas_searcher_t *self, const nas_params_t *params, nas__oneshot_cfg_t *cfg,
                                  char **alphas_path);
+/*
+ * For strategies that learn no architecture weights (enas, spos, fairnas): DARTS's arch_lr, arch_wd,
+ * alpha_init_std, max_skip and keep_none are refused with a message naming the key and `strategy`,
+ * rather than accepted and ignored. Call before nas__oneshot_params().
+ */
+nas_status_t nas__oneshot_refuse_arch_params(nas_searcher_t *self, const nas_params_t *params, const char *strategy);
 
 /*
  * Derive with the none rule and the skip guard (see the top of this file): weights are map->total_paths

@@ -50,6 +50,20 @@ static nas_status_t count(nas_searcher_t *self, const nas_params_t *p, const cha
     return NAS_OK;
 }
 
+nas_status_t nas__oneshot_refuse_arch_params(nas_searcher_t *self, const nas_params_t *params, const char *strategy)
+{
+    static const char *const keys[] = { "arch_lr", "arch_wd", "alpha_init_std", "max_skip", "keep_none" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = NULL;
+        if (nas_params_get_string(params, keys[i], &v) == NAS_OK) {
+            char why[160];
+            snprintf(why, sizeof why, "does not apply: %s learns no architecture weights", strategy);
+            return bad_param(self, keys[i], why);
+        }
+    }
+    return NAS_OK;
+}
+
 nas_status_t nas__oneshot_params(nas_searcher_t *self, const nas_params_t *params, nas__oneshot_cfg_t *cfg,
                                  char **alphas_path)
 {

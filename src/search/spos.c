@@ -16,7 +16,7 @@
  *   supernet   epochs 5, batch_size 64 (0: the evaluator's), w_lr 0.05 (cosine to w_lr_min 0),
  *              w_momentum 0.9, w_wd 4e-5 (SPOS's), grad_clip 5, retrain_epochs 0 (the evaluator's),
  *              alphas_path (none); the darts parameters arch_lr, arch_wd, alpha_init_std, max_skip
- *              and keep_none are accepted and have no effect (alpha_init_std 0: uniform weights).
+ *              and keep_none are refused (no architecture weights; the logged ones stay uniform).
  *   search     search "evolution" (or "nsga2"), search_trials 100, population 20, recalib_batches 8,
  *              eval_batches 8 (batches of batch_size: training batches for the BN recalibration,
  *              validation batches scored; the same fixed ones for every candidate), cost "auto"
@@ -125,7 +125,9 @@ static nas_status_t spos_create(nas_searcher_t *self, const nas_params_t *params
     c->user = s;
     c->sample = spos_sample;
     c->derive = spos_derive;
-    nas_status_t st = nas__oneshot_params(self, params, c, &s->alphas_path);
+    nas_status_t st = nas__oneshot_refuse_arch_params(self, params, "spos");
+    if (st == NAS_OK)
+        st = nas__oneshot_params(self, params, c, &s->alphas_path);
     if (st == NAS_OK)
         st = nas__ss_params(self, params, &s->ss);
     return st;
