@@ -418,6 +418,8 @@ static void test_refusals(void **unused)
         { "max_skip", "2", "'max_skip': does not apply" },
         { "keep_none", "true", "'keep_none': does not apply" },
         { "tau_max", "5", "'tau_max'" },
+        { "temperature", "0", "'temperature'" },
+        { "tanh_constant", "-2", "'tanh_constant'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         nas_params_t *p = NULL;

@@ -91,6 +91,7 @@ static void lstm_reference(const nas__ctrl_t *c, const uint32_t *choice, double 
             z[j] = th[c->off_head[d] + n * H + j];
             for (size_t k = 0; k < H; k++)
                 z[j] += th[c->off_head[d] + j * H + k] * h[k];
+            z[j] = c->tanh_c > 0.0 ? c->tanh_c * tanh(z[j] / c->temperature) : z[j] / c->temperature;
             sum += exp(z[j]);
         }
         for (uint32_t j = 0; j < n; j++)
@@ -117,12 +118,15 @@ static void check_forward(nas__ctrl_t *c, const uint32_t *choice)
     }
 }
 
-static void check_controller(nas_context_t *ctx, nas_rng_t *rng, int kind)
+/* temperature and tanh_c: the logit shaping (1 and 0: none). */
+static void check_controller(nas_context_t *ctx, nas_rng_t *rng, int kind, double temperature, double tanh_c)
 {
     const uint32_t ncat[6] = { 3, 5, 0, 2, 4, 3 };
     uint32_t choice[6] = { 2, 4, NAS__CTRL_NONE, 1, NAS__CTRL_NONE, 0 };
     nas__ctrl_t c;
     assert_int_equal(nas__ctrl_init(&c, ctx, kind, 6, ncat, 5, rng), NAS_OK);
+    c.temperature = temperature;
+    c.tanh_c = tanh_c;
     unsigned seed = 7;
     for (size_t i = 0; i < c.num_params; i++)
         c.theta[i] = 0.8 * (2.0 * rand_r(&seed) / RAND_MAX - 1.0);
@@ -157,8 +161,9 @@ static void check_controller(nas_context_t *ctx, nas_rng_t *rng, int kind)
         if (err > 1e-6)
             fail_msg("controller %d: parameter %zu: analytic %.10g, numeric %.10g", kind, i, c.grad[i], num);
     }
-    printf("controller %s: %zu parameters, %zu with a gradient, worst relative error %.2e\n",
-           kind == NAS__CTRL_LSTM ? "lstm" : "independent", c.num_params, nonzero, worst);
+    printf("controller %s (temperature %g, tanh %g): %zu parameters, %zu with a gradient, worst relative error "
+           "%.2e\n", kind == NAS__CTRL_LSTM ? "lstm" : "independent", temperature, tanh_c, c.num_params, nonzero,
+           worst);
     assert_true(nonzero > c.num_params / 3);
     nas__ctrl_free(&c);
 }
@@ -169,8 +174,11 @@ static void test_controller(void **state)
     nas_context_t *ctx = tu_context_plain(1);
     nas_rng_t *rng = NULL;
     assert_int_equal(nas_rng_create(&rng, ctx, 5, 0), NAS_OK);
-    check_controller(ctx, rng, NAS__CTRL_INDEPENDENT);
-    check_controller(ctx, rng, NAS__CTRL_LSTM);
+    for (int kind = NAS__CTRL_INDEPENDENT; kind <= NAS__CTRL_LSTM; kind++) {
+        check_controller(ctx, rng, kind, 1.0, 0.0);
+        check_controller(ctx, rng, kind, 5.0, 2.5);   /* ENAS's shaping */
+        check_controller(ctx, rng, kind, 0.5, 0.0);   /* a temperature alone */
+    }
     nas__ctrl_t c;   /* over the size limit */
     uint32_t wide[2] = { 256, 256 };
     assert_int_equal(nas__ctrl_init(&c, ctx, NAS__CTRL_LSTM, 2, wide, NAS__CTRL_MAX_HIDDEN + 1, rng), NAS_E_RANGE);
@@ -383,6 +391,11 @@ static void test_learns(void **state)
            "(uniform 1/3888)\n", ind, lstm);
     assert_true(ind > 0.5);
     assert_true(lstm > 0.5);
+    /* ENAS's logit shaping: the tanh bounds each decision's logits to +-2.5, so no option's share can
+     * pass e^2.5 / (e^2.5 + (n - 1) e^-2.5) and the policy keeps exploring; it still learns the stage. */
+    double shaped = learn(space, "controller=lstm temperature=5 tanh_constant=2.5", 134, chain_reward);
+    printf("conditional, shaped logits (temperature 5, tanh 2.5): share of the best stage %.3f\n", shaped);
+    assert_true(shaped > 0.3);
     nas_space_destroy(space);
     nas_context_destroy(ctx);
 }
@@ -658,6 +671,7 @@ static void test_bad_params(void **state)
         { "batch", "0", "[1, 1000000]" }, { "max_retries", "0", "[1, 10000000]" }, { "lr", "0", "(0, 10]" },
         { "lr", "-1", "(0, 10]" }, { "lr", "11", "(0, 10]" }, { "lr", "abc", "not a number" },
         { "baseline_decay", "1", "[0, 1)" }, { "baseline_decay", "-0.5", "[0, 1)" }, { "entropy", "-1", "[0, 100]" },
+        { "temperature", "0", "temperature" }, { "tanh_constant", "-1", "tanh_constant" },
         { "normalize", "maybe", "boolean" }, { "unique", "2", "boolean" }, { "failure_reward", "inf", "finite" },
         { "batch", "1.5", "not an integer" }, { "lstm_size", "3", "unknown parameter" },
     };

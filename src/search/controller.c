@@ -90,6 +90,7 @@ nas_status_t nas__ctrl_init(nas__ctrl_t *c, nas_context_t *ctx, int kind, uint32
     memset(c, 0, sizeof *c);
     c->ctx = ctx;
     c->kind = kind;
+    c->temperature = 1.0;
     c->num_dims = num_dims;
     c->hidden = kind == NAS__CTRL_LSTM ? hidden : 0;
     if (kind == NAS__CTRL_LSTM && (hidden < 1 || hidden > NAS__CTRL_MAX_HIDDEN))
@@ -235,6 +236,32 @@ static void lstm_forward(nas__ctrl_t *c, uint32_t t, const double *x)
     }
 }
 
+/* The shaped logits (see controller.h) in place of the raw ones. */
+static void shape(const nas__ctrl_t *c, double *z, uint32_t n)
+{
+    if (c->tanh_c > 0.0) {
+        for (uint32_t k = 0; k < n; k++)
+            z[k] = c->tanh_c * tanh(z[k] / c->temperature);
+    } else if (c->temperature != 1.0) {
+        for (uint32_t k = 0; k < n; k++)
+            z[k] /= c->temperature;
+    }
+}
+
+/* dL/d(raw logits) from dL/d(shaped logits) dz and the shaped logits z. */
+static void unshape_grad(const nas__ctrl_t *c, const double *z, double *dz, uint32_t n)
+{
+    if (c->tanh_c > 0.0) {
+        for (uint32_t k = 0; k < n; k++) {
+            double t = z[k] / c->tanh_c;
+            dz[k] *= c->tanh_c / c->temperature * (1.0 - t * t);
+        }
+    } else if (c->temperature != 1.0) {
+        for (uint32_t k = 0; k < n; k++)
+            dz[k] /= c->temperature;
+    }
+}
+
 /* Softmax of the decision's logits into its probability slot. */
 static void softmax(const double *z, double *p, uint32_t n)
 {
@@ -257,6 +284,7 @@ const double *nas__ctrl_step(nas__ctrl_t *c, uint32_t d)
         double *z = c->z + c->off_z[d], *p = c->p + c->off_z[d];
         if (!c->fresh[d]) {
             memcpy(z, c->theta + c->off_head[d], n * sizeof *z);
+            shape(c, z, n);
             softmax(z, p, n);
             c->fresh[d] = true;
         }
@@ -288,6 +316,7 @@ const double *nas__ctrl_step(nas__ctrl_t *c, uint32_t d)
     const double *wo = c->theta + c->off_head[d];
     memcpy(z, wo + (size_t)n * h, n * sizeof *z);
     gemv_add(wo, cache_vec(c, t, CH), z, n, h);
+    shape(c, z, n);
     softmax(z, p, n);
     return p;
 }
@@ -401,6 +430,7 @@ double nas__ctrl_loss(nas__ctrl_t *c, const uint32_t *choice, double adv, double
         /* dL/dz_j = -adv (1[j = k] - p_j) + ent p_j (log p_j + H) */
         for (uint32_t j = 0; j < n; j++)
             dz[j] = -adv * ((j == k ? 1.0 : 0.0) - p[j]) + ent * p[j] * (z[j] - lse + entropy);
+        unshape_grad(c, z, dz, n);
     }
     if (!grad)
         return loss;

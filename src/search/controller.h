@@ -34,6 +34,12 @@ typedef struct nas__ctrl {
     size_t *off_z;           /* per decision: its slot in logits/probs/dz (sum of ncat) */
     size_t off_start, off_w, off_b;   /* LSTM: start input (H), gates W (4H x 2H), gates b (4H) */
     size_t num_params, num_z;
+    /*
+     * Logit shaping (ENAS): the policy's logits are tanh_c * tanh(l / temperature) when tanh_c > 0,
+     * else l / temperature, of the raw logits l. Set after init, before the first step; 1 and 0 (the
+     * defaults) leave the logits as they are.
+     */
+    double temperature, tanh_c;
     double *theta, *grad, *m, *v;     /* parameters, accumulated gradient, Adam moments */
     uint64_t adam_t;                  /* Adam steps taken */
     /* The sequence being run. */

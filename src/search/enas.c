@@ -39,9 +39,11 @@
  * (0.0035 for the LSTM: ten times the paper's 3.5e-4, as these searches take far fewer controller
  * steps; 0.05 independent, as reinforce; (0, 10]), controller_steps (50 per epoch, 1..1e6),
  * controller_batch (1, samples per Adam step, 1..1e6), entropy (1e-4, [0, 100]), baseline_decay
- * (0.95, [0, 1)), derive_samples (10, 0..100000), derive_batches (4, 1..100000). DARTS's arch_lr,
- * arch_wd, alpha_init_std, max_skip and keep_none are refused (no architecture weights).
- * Not supported: ENAS's logit temperature and tanh constant (the controller has none); save/load.
+ * (0.95, [0, 1)), derive_samples (10, 0..100000), derive_batches (4, 1..100000), temperature (1,
+ * > 0) and tanh_constant (0: none): the controller's logits become tanh_constant * tanh(l /
+ * temperature) (ENAS's shaping; the paper's values are 5 and 2.5), or l / temperature without a tanh
+ * constant. DARTS's arch_lr, arch_wd, alpha_init_std, max_skip and keep_none are refused (no
+ * architecture weights). Not supported: save/load.
  *
  * Stopping: the run is polled before every controller sample and derive batch; a cancel returns
  * NAS_E_ABORTED at once (no trial), a spent budget skips the rest of the controller's training (the
@@ -78,6 +80,7 @@ typedef struct enas {
     int kind;
     int64_t hidden, steps, batch, derive_samples, derive_batches;
     double lr, entropy, decay;
+    double temperature, tanh_c;   /* logit shaping of the controller (controller.h) */
     /* Learning. */
     double baseline;
     bool have_baseline;
@@ -369,6 +372,8 @@ static nas_status_t read_params(nas_searcher_t *self, enas_t *e, const nas_param
         (st = nas__search_param_int(self, params, "controller_steps", 50, 1, MAX_COUNT, &e->steps)) != NAS_OK ||
         (st = nas__search_param_int(self, params, "controller_batch", 1, 1, MAX_COUNT, &e->batch)) != NAS_OK ||
         (st = nas__search_param_double(self, params, "entropy", 1e-4, 0.0, 100.0, 0, &e->entropy)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "temperature", 1.0, 0.0, 1e6, 1, &e->temperature)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "tanh_constant", 0.0, 0.0, 1e6, 0, &e->tanh_c)) != NAS_OK ||
         (st = nas__search_param_double(self, params, "baseline_decay", 0.95, 0.0, 1.0, 2, &e->decay)) != NAS_OK ||
         (st = nas__search_param_int(self, params, "derive_samples", 10, 0, MAX_DERIVE, &e->derive_samples)) !=
             NAS_OK ||
@@ -399,6 +404,8 @@ static nas_status_t setup_controller(nas_searcher_t *self, enas_t *e)
         return nas__search_failed(self, st, "setting up the decisions of the space");
     }
     st = nas__ctrl_init(&e->ctrl, e->ctx, e->kind, e->num_dims, ncat, (uint32_t)e->hidden, init);
+    e->ctrl.temperature = e->temperature;
+    e->ctrl.tanh_c = e->tanh_c;
     nas_rng_destroy(init);
     nas__free(e->ctx, ncat);
     if (st == NAS_E_RANGE)

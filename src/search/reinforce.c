@@ -30,7 +30,9 @@
  * Parameters (defaults): controller (independent | lstm), hidden (32; lstm, 1..512), bins (8,
  * 2..256), lr (0.05 independent, 0.002 lstm; (0, 10]), baseline_decay (0.95, [0, 1)), entropy
  * (0, [0, 100]), batch (1, 1..1000000), normalize (false), failure_reward (see above; finite),
- * max_retries (100, 1..10000000), unique (true). Adam: beta1 0.9, beta2 0.999, eps 1e-8.
+ * max_retries (100, 1..10000000), unique (true), temperature (1, > 0) and tanh_constant (0: none):
+ * the controller's logits l become tanh_constant * tanh(l / temperature), or l / temperature (ENAS's
+ * shaping, which keeps the policy from collapsing early). Adam: beta1 0.9, beta2 0.999, eps 1e-8.
  */
 #include "search/search_internal.h"
 #include "search/controller.h"
@@ -68,6 +70,7 @@ typedef struct rl_state {
     int kind;
     int64_t hidden, bins, batch, max_retries;
     double lr, decay, entropy, failure_reward;
+    double temperature, tanh_c;   /* logit shaping of the controller (controller.h) */
     bool has_failure_reward, normalize, unique;
     /* Learning. */
     double baseline, worst, rmean, rm2;
@@ -125,6 +128,8 @@ static nas_status_t read_params(nas_searcher_t *self, rl_state_t *r, const nas_p
         (st = nas__search_param_double(self, params, "lr", lr_def, 0.0, 10.0, 1, &r->lr)) != NAS_OK ||
         (st = nas__search_param_double(self, params, "baseline_decay", 0.95, 0.0, 1.0, 2, &r->decay)) != NAS_OK ||
         (st = nas__search_param_double(self, params, "entropy", 0.0, 0.0, 100.0, 0, &r->entropy)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "temperature", 1.0, 0.0, 1e6, 1, &r->temperature)) != NAS_OK ||
+        (st = nas__search_param_double(self, params, "tanh_constant", 0.0, 0.0, 1e6, 0, &r->tanh_c)) != NAS_OK ||
         (st = nas__search_param_bool(self, params, "normalize", false, &r->normalize)) != NAS_OK ||
         (st = nas__search_param_bool(self, params, "unique", true, &r->unique)) != NAS_OK)
         return st;
@@ -195,6 +200,8 @@ static nas_status_t rl_create(nas_searcher_t *self, const nas_params_t *params, 
         return st;
     }
     st = nas__ctrl_init(&r->ctrl, ctx, r->kind, r->num_dims, ncat, (uint32_t)r->hidden, init);
+    r->ctrl.temperature = r->temperature;
+    r->ctrl.tanh_c = r->tanh_c;
     nas_rng_destroy(init);
     nas__free(ctx, ncat);
     if (st != NAS_OK) {
