@@ -3,7 +3,7 @@
  * inference latency, printed as key=value lines that benchmarks/run.sh compares with PyTorch, and
  * the test accuracy it reaches when trained on Fashion-MNIST.
  *
- *   bench_train train [--batch 128] [--threads 2] [--steps 30] [--warmup 5] [--describe]
+ *   bench_train train [--batch 128] [--threads 2] [--steps 30] [--warmup 5] [--width 1] [--describe]
  *   bench_train infer [--threads 2] [--reps 200] [--describe]
  *   bench_train accuracy [--epochs 3] [--batch 128] [--threads 2] [--lr 0.1] [--seed 1] [--momentum 0.9]
  *                        [--nesterov 1] [--wd 5e-4] [--warmup-epochs 0.2] [--smoothing 0] [--pad 0]
@@ -44,8 +44,12 @@ typedef struct args {
     const char *data;
 } args_t;
 
+/* --width: every channel count of the reference network times this (0.25 gives 8, 8, 16, 16, 32). */
+static double g_width = 1.0;
+
 static int32_t block(nas__graph_t *g, int32_t x, int32_t c)
 {
+    c = (int32_t)(c * g_width + 0.5);
     x = nas__graph_add_conv(g, x, c, 3, 1, 1, 1, false);
     return nas__graph_add_relu(g, nas__graph_add_bn(g, x));
 }
@@ -410,6 +414,12 @@ static bool parse_args(int argc, char **argv, args_t *a)
         if (!v)
             return false;
         i++;
+        if (!strcmp(k, "--width")) {
+            g_width = atof(v);
+            if (!(g_width > 0.0 && g_width <= 8.0))
+                return false;
+            continue;
+        }
         if (!strcmp(k, "--batch"))
             a->batch = atoi(v);
         else if (!strcmp(k, "--threads"))

@@ -12,13 +12,16 @@ import torch
 import torch.nn as nn
 
 
-def reference_net():
+def reference_net(width=1.0):
+    def c(n):
+        return int(n * width + 0.5)
+
     def block(cin, cout):
         return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
     return nn.Sequential(
-        *block(1, 32), *block(32, 32), nn.MaxPool2d(2),
-        *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
-        *block(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
+        *block(1, c(32)), *block(c(32), c(32)), nn.MaxPool2d(2),
+        *block(c(32), c(64)), *block(c(64), c(64)), nn.MaxPool2d(2),
+        *block(c(64), c(128)), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c(128), 10))
 
 
 def bench_train(net, batch, steps, warmup):
@@ -65,10 +68,11 @@ def main():
     ap.add_argument('--steps', type=int, default=30)
     ap.add_argument('--warmup', type=int, default=5)
     ap.add_argument('--reps', type=int, default=200)
+    ap.add_argument('--width', type=float, default=1.0, help='every channel count times this')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    net = reference_net()
+    net = reference_net(a.width)
     if a.mode == 'train':
         ips, ms = bench_train(net, a.batch, a.steps, a.warmup)
         print(f'torch mode=train batch={a.batch} threads={a.threads} img_per_s={ips:.1f} ms_per_step={ms:.3f}')

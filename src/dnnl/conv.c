@@ -127,6 +127,35 @@ static nas_status_t fwd_pd(dnnl_primitive_desc_t *pd, nas__dev_t *dev, bool trai
     return NAS_OK;
 }
 
+/* Whether the backward passes of a forward (the data gradient only when need_data) would have
+ * optimized kernels, not oneDNN's reference ones. */
+static bool bwd_fast(nas__dev_t *dev, const_dnnl_primitive_desc_t fpd, const geom_t *g, bool need_data)
+{
+    const dnnl_memory_desc_t *src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *dst = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+    const dnnl_memory_desc_t *wei = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    dnnl_memory_desc_t wany;
+    if (dnnl_memory_desc_init_by_tag(&wany, wei->ndims, wei->dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success)
+        return false;
+    dnnl_convolution_desc_t bd, bw;
+    dnnl_primitive_desc_t pd_d = NULL, pd_w = NULL;
+    bool fast = dnnl_dilated_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, src, &wany, NULL,
+                                                                    dst, g->strides, g->dil, g->pl, g->pr) ==
+                    dnnl_success &&
+                dnnl_primitive_desc_create(&pd_w, &bw, NULL, dev->engine, fpd) == dnnl_success &&
+                strncmp(nas__pd_impl(pd_w), "ref", 3) != 0;
+    if (fast && need_data)
+        fast = dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, src, &wany, dst,
+                                                                g->strides, g->dil, g->pl, g->pr) == dnnl_success &&
+               dnnl_primitive_desc_create(&pd_d, &bd, NULL, dev->engine, fpd) == dnnl_success &&
+               strncmp(nas__pd_impl(pd_d), "ref", 3) != 0;
+    if (pd_d)
+        dnnl_primitive_desc_destroy(pd_d);
+    if (pd_w)
+        dnnl_primitive_desc_destroy(pd_w);
+    return fast;
+}
+
 /* Backward data with the forward's activation layouts. oneDNN's direct kernels want the weights
  * with transposed 16x16 blocks here (OIhw16o16i where the forward has OIhw16i16o); that small
  * reorder of the weights runs before each backward (activations are never reordered). */
@@ -282,6 +311,27 @@ nas_status_t nas__op_conv_create(nas__op_t **out, nas__dev_t *dev, nas__tensor_t
                 dnnl_primitive_desc_destroy(pd2);
             }
         }
+    }
+    /*
+     * Narrow convolutions (input channels not a multiple of 16, e.g. 8 after channel_scale 0.5): in
+     * nChw16c oneDNN 2.6 has only reference kernels for their forward and weight gradient (60x slower
+     * than the 16-channel network), and the plain layout it falls back to has a jit forward but
+     * reference backward passes. Channels-last gets brgconv and jit kernels for all three; the
+     * adapter reorders the input when its producer chose another layout.
+     */
+    if (st == NAS_OK && op->train && g == 1 && !bwd_fast(dev, pd, &geo, op->need[0])) {
+        dnnl_memory_desc_t src_nhwc, dst_nhwc;
+        dnnl_primitive_desc_t pd3 = NULL;
+        if (dnnl_memory_desc_init_by_tag(&src_nhwc, 4, sd, dnnl_f32, dnnl_acdb) == dnnl_success &&
+            dnnl_memory_desc_init_by_tag(&dst_nhwc, 4, dd, dnnl_f32, dnnl_acdb) == dnnl_success &&
+            fwd_pd(&pd3, dev, true, &src_nhwc, &wei_any, bptr, &dst_nhwc, &geo, err) == NAS_OK &&
+            strncmp(nas__pd_impl(pd3), "ref", 3) != 0 && bwd_fast(dev, pd3, &geo, op->need[0])) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = pd3;
+        } else if (pd3) {
+            dnnl_primitive_desc_destroy(pd3);
+        }
+        err[0] = '\0';
     }
     if (st != NAS_OK)
         goto fail;

@@ -164,6 +164,8 @@ nas__tensor_t *nas__op_stat(const nas__op_t *op, uint32_t i);
 uint32_t nas__op_num_reorders(const nas__op_t *op);
 /* Weight reorders per training step (conv backward data wants transposed weight blocks). */
 uint32_t nas__op_num_weight_reorders(const nas__op_t *op);
+/* Primitives of the op that run on oneDNN's reference kernels (tens of times slower than jit ones). */
+uint32_t nas__op_num_ref_prims(const nas__op_t *op);
 /* Largest scratchpad any of the op's primitives needs; one shared buffer serves all ops. */
 size_t nas__op_scratchpad_bytes(const nas__op_t *op);
 void nas__op_set_scratchpad(nas__op_t *op, void *ptr);

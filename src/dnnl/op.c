@@ -120,6 +120,8 @@ nas_status_t nas__op_new_prim(nas__op_t *op, dnnl_primitive_desc_t pd, uint32_t 
     op->n_prim++; /* from here op_destroy releases pd */
     DNNL_TRY(dnnl_primitive_create(&p->p, pd), "creating a primitive");
     op->dev->primitives++;
+    if (strncmp(nas__pd_impl(pd), "ref", 3) == 0)
+        op->ref_prims++;
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     p->scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
     if (p->scratch_bytes)
@@ -284,6 +286,8 @@ uint32_t nas__op_num_stats(const nas__op_t *op) { return op->n_stat; }
 nas__tensor_t *nas__op_stat(const nas__op_t *op, uint32_t i) { return op->stat[i]; }
 uint32_t nas__op_num_reorders(const nas__op_t *op) { return op->reorders; }
 uint32_t nas__op_num_weight_reorders(const nas__op_t *op) { return op->weight_reorders; }
+
+uint32_t nas__op_num_ref_prims(const nas__op_t *op) { return op->ref_prims; }
 
 size_t nas__op_scratchpad_bytes(const nas__op_t *op)
 {

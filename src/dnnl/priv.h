@@ -68,6 +68,7 @@ struct nas__op {
     nas__prim_t prim[OP_MAX_PRIMS];
     uint32_t reorders;        /* activation layout reorders per step (adapters) */
     uint32_t weight_reorders; /* weight layout reorders per step (conv backward data) */
+    uint32_t ref_prims;       /* primitives on oneDNN's reference (unoptimized) kernels */
 };
 
 /* An op of one forward primitive and at most one backward primitive (-1: none), as indices in prim[]. */

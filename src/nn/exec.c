@@ -191,6 +191,7 @@ static nas_status_t create_op(nas__plan_t *p, const nas__graph_t *g, int32_t v)
     p->n_ops++;
     uint32_t r = nas__op_num_reorders(pn->op);
     p->weight_reorders += nas__op_num_weight_reorders(pn->op);
+    p->ref_prims += nas__op_num_ref_prims(pn->op);
     if (pn->n_edge && pn->edge_src[0] == p->input)
         p->input_reorders += r;
     else

@@ -54,6 +54,7 @@ typedef struct nas__plan_stats {
     uint32_t step_reorders;    /* layout reorders run inside a training step (0 on the fast path) */
     uint32_t input_reorders;   /* layout reorders of the input batch (the edge) */
     uint32_t weight_reorders;  /* weight reorders per step (conv backward data's transposed blocks) */
+    uint32_t ref_kernels;      /* primitives on oneDNN's reference kernels (0 on the fast path) */
     size_t activation_bytes;   /* activations, gradients, workspaces */
     size_t param_bytes;        /* parameters (padded blocked layouts) */
     int64_t params;            /* trainable scalars (logical) */

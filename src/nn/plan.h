@@ -91,7 +91,7 @@ struct nas__plan {
     int64_t correct;
     bool fwd_train_done, out_grad_set;
     uint64_t prims0;
-    uint32_t fused, step_reorders, input_reorders, weight_reorders, n_ops;
+    uint32_t fused, step_reorders, input_reorders, weight_reorders, ref_prims, n_ops;
     /* Binary mode: the second (forward-only) paths of all mixed nodes run in one shared region at act
      * offset probe_region (their intermediates die once the mixed node has copied the output into its
      * `probe`), when every such path runs right before its mixed node (probe_shared); else each binary

@@ -25,6 +25,7 @@ void nas__plan_stats(const nas__plan_t *p, nas__plan_stats_t *out)
     out->step_reorders = p->step_reorders;
     out->input_reorders = p->input_reorders;
     out->weight_reorders = p->weight_reorders;
+    out->ref_kernels = p->ref_prims;
     out->activation_bytes = p->act.bytes;
     out->param_bytes = p->params.bytes;
     for (uint32_t i = 0; i < p->n_params; i++)
