@@ -680,7 +680,7 @@ static void test_journal(void **state)
         size_t len = strlen(line);
         assert_true(line[0] == '{' && line[len - 1] == '}');
         if (i < 0) {
-            assert_non_null(strstr(line, "{\"type\":\"header\",\"format\":1,\"libnas\":\"" NAS_VERSION_STRING "\""));
+            assert_non_null(strstr(line, "{\"type\":\"header\",\"format\":2,\"libnas\":\"" NAS_VERSION_STRING "\""));
             assert_non_null(strstr(line, "\"space\":\"tiny\""));
             assert_non_null(strstr(line, "\"searcher\":\"grid\""));
             assert_non_null(strstr(line, "\"evaluator\":\"table\""));
@@ -906,7 +906,8 @@ static nas_status_t hook_run(nas_searcher_t *self, void *state, nas_run_t *run)
     (void)state;
     nas_arch_t *a = NULL;
     nas_status_t st = nas_arch_create(&a, nas_searcher_space(self));
-    for (uint64_t k = 0; st == NAS_OK && !nas_run_should_stop(run); k++) {
+    /* Restarted by a resume, it goes on after the trials taken back. */
+    for (uint64_t k = nas_run_num_resumed(run); st == NAS_OK && !nas_run_should_stop(run); k++) {
         nas_run_report(run, "training the supernet");
         const nas_result_t *r = NULL;
         if ((st = nas_space_enumerate(nas_searcher_space(self), a, (k * 7) % 15625)) == NAS_OK)
@@ -957,7 +958,69 @@ static void test_run_hook(void **unused)
     char *text = tu_read_file(journal, NULL);
     assert_non_null(strstr(text, "\"trial\":4,"));
     assert_non_null(strstr(text, "\"fidelity\":2,"));
+    /* The hook returned NAS_OK: its search is over, and the journal ends saying so. */
+    size_t len = strlen(text);
+    static const char end_line[] = "{\"type\":\"end\",\"reason\":\"done\"}\n";
+    assert_true(len > sizeof end_line && strcmp(text + len - (sizeof end_line - 1), end_line) == 0);
+    nas_run_destroy(f.run);
+    f.run = NULL;
+    /* A resume, even with a larger budget, has nothing left to do. */
+    nas_searcher_destroy(f.searcher);
+    f.searcher = make_searcher(&f, "hooked", 1, "test_acc:max", NULL, NULL);
+    o.max_trials = 8;
+    o.resume = true;
+    o.progress = NULL;
+    assert_int_equal(nas_run_create(&f.run, f.searcher, f.ev, &o), NAS_OK);
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    assert_int_equal(nas_run_num_trials(f.run), 5);
+    assert_string_equal(nas_run_stop_reason(f.run), "done");
+    nas_run_destroy(f.run);
+    f.run = NULL;
+    /* Killed before the end line (here: the line cut off): the hook runs again, told how many
+     * trials were taken back, and goes on from there. */
+    text[len - (sizeof end_line - 1)] = '\0';
+    assert_int_equal(tu_write_file(journal, text), 0);
+    nas_searcher_destroy(f.searcher);
+    f.searcher = make_searcher(&f, "hooked", 1, "test_acc:max", NULL, NULL);
+    assert_int_equal(nas_run_create(&f.run, f.searcher, f.ev, &o), NAS_OK);
+    assert_int_equal(nas_run_num_resumed(f.run), 5);
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    assert_int_equal(nas_run_num_trials(f.run), 8);
+    assert_string_equal(nas_run_stop_reason(f.run), "max_trials");
+    nas_arch_t *want = NULL;
+    assert_int_equal(nas_arch_create(&want, f.space), NAS_OK);
+    for (uint64_t i = 0; i < 8; i++) {
+        const char *arch;
+        char ws[256];
+        uint64_t id;
+        assert_int_equal(nas_run_trial(f.run, i, &id, &arch, NULL), NAS_OK);
+        assert_int_equal(id, i);   /* ids go on after the trials taken back */
+        assert_int_equal(nas_space_enumerate(f.space, want, (i * 7) % 15625), NAS_OK);
+        assert_int_equal(nas_arch_to_string(want, 0, ws, sizeof ws, NULL), NAS_OK);
+        assert_string_equal(arch, ws);   /* no trial repeated, none skipped */
+    }
+    nas_arch_destroy(want);
     free(text);
+    text = tu_read_file(journal, NULL);
+    len = strlen(text);
+    assert_true(strcmp(text + len - (sizeof end_line - 1), end_line) == 0);
+    /* A format 1 journal (before end lines existed): a hook run with a trial is finished. */
+    text[len - (sizeof end_line - 1)] = '\0';
+    char *fmt = strstr(text, "\"format\":2");
+    assert_non_null(fmt);
+    fmt[9] = '1';
+    assert_int_equal(tu_write_file(journal, text), 0);
+    free(text);
+    nas_run_destroy(f.run);
+    f.run = NULL;
+    nas_searcher_destroy(f.searcher);
+    f.searcher = make_searcher(&f, "hooked", 1, "test_acc:max", NULL, NULL);
+    o.max_trials = 20;
+    if (nas_run_create(&f.run, f.searcher, f.ev, &o) != NAS_OK)
+        fail_msg("format 1 resume: %s", nas_context_errmsg(f.ctx));
+    assert_int_equal(nas_run_execute(f.run), NAS_OK);
+    assert_int_equal(nas_run_num_trials(f.run), 8);
+    assert_string_equal(nas_run_stop_reason(f.run), "done");
     nas_arch_t *other = NULL;
     nas_space_t *tiny = cell_space(f.ctx, 2, 2);
     assert_int_equal(nas_arch_create(&other, tiny), NAS_OK);

@@ -86,7 +86,7 @@ nas_status_t nas__journal_header(nas__journal_t *j, const nas_searcher_t *s, con
     nas__sb_init(&sb, j->ctx);
     nas__sb_init(&obj, j->ctx);
     nas__searcher_objectives_string(s, &obj);
-    nas__sb_puts(&sb, "{\"type\":\"header\",\"format\":1,\"libnas\":");
+    nas__sb_puts(&sb, "{\"type\":\"header\",\"format\":2,\"libnas\":");
     nas__sb_json_str(&sb, nas_version_string());
     nas__sb_puts(&sb, ",\"space\":");
     nas__sb_json_str(&sb, nas_space_name(nas_searcher_space(s)));
@@ -144,6 +144,18 @@ nas_status_t nas__journal_front(nas__journal_t *j, const uint64_t *ids, uint64_t
     for (uint64_t i = 0; i < n; i++)
         nas__sb_printf(&sb, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
     nas__sb_puts(&sb, "]}");
+    nas_status_t st = write_line(j, &sb, errbuf);
+    nas__sb_free(&sb);
+    return st;
+}
+
+nas_status_t nas__journal_end(nas__journal_t *j, const char *reason, char *errbuf)
+{
+    nas__sb_t sb;
+    nas__sb_init(&sb, j->ctx);
+    nas__sb_puts(&sb, "{\"type\":\"end\",\"reason\":");
+    nas__sb_json_str(&sb, reason);
+    nas__sb_putc(&sb, '}');
     nas_status_t st = write_line(j, &sb, errbuf);
     nas__sb_free(&sb);
     return st;

@@ -37,6 +37,7 @@ typedef struct resume {
     uint32_t num, cap;
     size_t good_len;      /* bytes up to the end of the last complete line */
     bool torn;
+    bool ended;           /* an "end" line follows the last trial */
 } resume_t;
 
 static void free_lines(resume_t *r)
@@ -80,12 +81,15 @@ static nas_status_t parse_journal(resume_t *r, const char *path)
                              "may be torn by a crash", path, lineno, st != NAS_OK ? why : "not an object");
         }
         const char *type = nas__json_str(v, "type");
-        if (type && strcmp(type, "front") == 0) {   /* derived from the trials: nothing to take back */
+        bool end = type && strcmp(type, "end") == 0;
+        if (end || (type && strcmp(type, "front") == 0)) {   /* nothing to take back */
             nas__json_free(run->ctx, v);
             pos += n + 1;
             r->good_len = pos;
+            r->ended = r->ended || end;
             continue;
         }
+        r->ended = false;   /* a trial (or a header) after an end line: that run went on */
         if (is_header(v))
             free_lines(r);
         if (!nas__grow(run->ctx, (void **)&r->lines, &r->cap, r->num + 1, sizeof *r->lines)) {
@@ -282,6 +286,13 @@ static nas_status_t take_back(resume_t *r, const char *path)
     }
     run->num_resumed = run->num_trials;
     run->ckpt_trials = covered;
+    if (nas__searcher_has_run(run->searcher))   /* not replayed: its trial ids go on after the journal's */
+        nas__searcher_skip_ids(run->searcher, run->num_trials);
+    /* Format 1 journals have no end line: there a hook run with a trial is finished (the built-in
+     * one-shot strategies end with their one trial). */
+    double format = 1.0;
+    nas__json_num(r->lines[0].v, "format", &format);
+    run->hook_done = r->ended || (format < 2.0 && run->num_trials > 0);
     return st;
 }
 

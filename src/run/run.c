@@ -377,9 +377,10 @@ nas_status_t nas_run_execute(nas_run_t *run)
     run->started = nas__now();
     run->errmsg[0] = '\0';
     nas_status_t st = NAS_OK;
-    if (nas__searcher_has_run(run->searcher) && run->num_trials > 0) {
-        /* A one-shot search ends with its one trial (the retrain of what it found): a resumed run
-         * that has it is complete. Killed before it, the search starts over (nothing was lost). */
+    if (nas__searcher_has_run(run->searcher) && run->hook_done) {
+        /* The journal says the strategy's search finished (its end line): nothing left to do. A run
+         * killed before that starts the hook over; the trials it had finished stay taken back
+         * (nas_run_num_resumed() tells the hook how many). */
         run->stop_reason = "done";
         run->running = false;
         return NAS_OK;
@@ -394,6 +395,11 @@ nas_status_t nas_run_execute(nas_run_t *run)
             nas__fail(run->errmsg, st, "cancelled by the caller after %u trials", (unsigned)run->num_trials);
         if (!run->stop_reason[0])
             run->stop_reason = st == NAS_OK ? "done" : st == NAS_E_ABORTED ? "cancelled" : "error";
+        if (st == NAS_OK) {   /* the hook says its search is over (also when a budget cut it short) */
+            run->hook_done = true;
+            if (run->has_journal)
+                st = nas__journal_end(&run->journal, "done", run->errmsg);
+        }
         run->elapsed += nas__now() - run->started;
         run->running = false;
         return st;

@@ -7,12 +7,15 @@
 /*
  * The journal: append-only JSON lines, one write() and one fsync() per line.
  *
- *   {"type":"header","format":1,"libnas":"0.1.0","space":"...","searcher":"...","evaluator":"...",
+ *   {"type":"header","format":2,"libnas":"0.1.0","space":"...","searcher":"...","evaluator":"...",
  *    "objectives":"m:max","seed":N,"budget":{"max_trials":N,"max_seconds":X,"max_cost":X},"time":UNIX}
  *   {"type":"trial","trial":ID,"arch":"...","fidelity":X,"status":"ok","message":"...",
  *    "metrics":{"name":X,...},"cost":X,"elapsed":X}
  *   {"type":"front","trials":[ID,...]}   (2+ objectives: the Pareto front, when a run ends by its
  *    budget or by exhaustion; readers that take trials back skip it)
+ *   {"type":"end","reason":"done"}   (a strategy's run hook returned NAS_OK, its search is over (a
+ *    budget may have cut it short): a resume has nothing left to do. Format 2; in format 1 journals, which have no such line, a hook run that holds a
+ *    trial counts as finished, as the built-in one-shot strategies end with their one trial)
  *
  * Every line is a complete JSON object ending in '\n', so a reader replays the trial lines that
  * parse and recognizes a torn last line (no newline, or not valid JSON) left by a crash. Each
@@ -34,6 +37,7 @@ nas_status_t nas__journal_trial(nas__journal_t *j, const nas_candidate_t *cand, 
                                 const nas_result_t *res, double elapsed, char *errbuf);
 /* {"type":"front","trials":[ID,...]}: the Pareto front when a run with several objectives ends. */
 nas_status_t nas__journal_front(nas__journal_t *j, const uint64_t *ids, uint64_t n, char *errbuf);
+nas_status_t nas__journal_end(nas__journal_t *j, const char *reason, char *errbuf);
 void nas__journal_close(nas__journal_t *j);
 
 /* JSON pieces shared by the journal and the summary. */
@@ -67,6 +71,7 @@ struct nas_run {
     nas__trial_t *trials;
     uint32_t num_trials, cap_trials;
     uint64_t num_resumed;
+    bool hook_done;               /* resumed: the journal says the run hook finished its search */
     uint64_t failed;
     double cost;
     double elapsed;               /* seconds spent in finished executes (and the resumed trials) */

@@ -40,6 +40,8 @@ bool nas__searcher_feasible(const nas_searcher_t *s, const nas_result_t *res);
 bool nas__searcher_has_run(const nas_searcher_t *s);
 nas_status_t nas__searcher_call_run(nas_searcher_t *s, nas_run_t *run);
 uint64_t nas__searcher_take_id(nas_searcher_t *s);
+/* Make the next trial id at least `next` (a resumed run hook goes on after the trials taken back). */
+void nas__searcher_skip_ids(nas_searcher_t *s, uint64_t next);
 
 /* Append the objectives in their canonical form "m1:max,m2:min". */
 void nas__searcher_objectives_string(const nas_searcher_t *s, nas__sb_t *sb);

@@ -719,3 +719,9 @@ uint64_t nas__searcher_take_id(nas_searcher_t *s)
 {
     return s->next_trial++;
 }
+
+void nas__searcher_skip_ids(nas_searcher_t *s, uint64_t next)
+{
+    if (s->next_trial < next)
+        s->next_trial = next;
+}

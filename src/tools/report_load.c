@@ -199,7 +199,8 @@ static int add_line(report_t *r, jr_t *v, size_t lineno)
         r->runs++;
         return CLI_OK;
     }
-    if (type && strcmp(type, "front") == 0) {   /* the library's front; the report computes its own */
+    if (type && (strcmp(type, "front") == 0 || strcmp(type, "end") == 0)) {
+        /* the library's front (the report computes its own), or a run hook's end of search */
         jr_free(v);
         return CLI_OK;
     }

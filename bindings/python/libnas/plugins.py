@@ -282,6 +282,12 @@ class RunView:
         return lib.nas_run_num_trials(self._alive())
 
     @property
+    def num_resumed(self):
+        """Trials taken back from the journal by run(resume=True): a hook started again after its
+        run was killed goes on from there (its earlier trials are already recorded)."""
+        return lib.nas_run_num_resumed(self._alive())
+
+    @property
     def elapsed(self):
         return lib.nas_run_elapsed(self._alive())
 
@@ -304,8 +310,9 @@ class Strategy:
           ask/evaluate/tell loop (the way one-shot strategies train a supernet and evaluate what they
           derive): it evaluates the architectures it wants recorded with run.evaluate(arch, fidelity),
           polls run.should_stop() between units of work and may run.report(text) its progress (a
-          RunView). ask and tell are still used outside run(). As for the built-in one-shot
-          strategies, a resumed run that already holds a trial is complete.
+          RunView). ask and tell are still used outside run(). When run() returns, the journal says
+          the search is over and a resume has nothing to do; a run killed before that calls it
+          again on resume, with run.num_resumed trials already recorded.
 
     A strategy that is sure to run out (ask() returns None after finitely many calls) sets
     `finite = True`; run() then needs no budget for it.

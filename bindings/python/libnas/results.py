@@ -442,8 +442,8 @@ def load_journal(path):
                                     _num(rec.get("cost", 0.0)), _num(rec.get("fidelity", 0.0)), clock))
             except (KeyError, TypeError, ValueError) as e:
                 raise ValueError("%s:%d: malformed trial line (%r)" % (path, n, e)) from None
-        elif kind == "front":
-            pass   # recomputed below over every trial of the file
+        elif kind in ("front", "end"):
+            pass   # the front is recomputed below over every trial; "end": a run hook finished
         else:
             raise ValueError("%s:%d: unknown journal line type %r" % (path, n, kind))
     if header is None:

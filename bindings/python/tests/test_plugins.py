@@ -634,3 +634,38 @@ def test_run_hook_drives_the_search(pctx, space, tmp_path):
     with pytest.raises(libnas.LibnasError, match="ArithmeticError: round 1 went wrong") as e:
         libnas.run(libnas.Searcher(space, "py-sweep", {"fail_at": 1}, objectives=OBJECTIVE), table(space))
     assert e.value.name == "callback" and len(e.value.run_result.trials) == 1
+
+
+def test_run_hook_resume(pctx, space, tmp_path):
+    class Steps(libnas.Strategy):
+        name = "py-steps"
+        calls = []
+
+        def ask(self):
+            return self.searcher.space.arch()
+
+        def run(self, run):
+            Steps.calls.append(run.num_resumed)
+            for k in range(run.num_resumed, 6):   # goes on after what a resume took back
+                if run.should_stop():
+                    return
+                run.evaluate(self.searcher.space.enumerate(k * 11))
+
+    libnas.register_strategy(pctx, Steps)
+    journal = tmp_path / "j.jsonl"
+
+    def go(**kw):
+        return libnas.run(libnas.Searcher(space, "py-steps", objectives=OBJECTIVE), table(space), journal=journal,
+                          **kw)
+
+    first = go(max_trials=4)
+    assert len(first.trials) == 4 and journal.read_text().endswith('{"type":"end","reason":"done"}\n')
+    again = go(resume=True, max_trials=10)           # the hook said it was done: nothing more
+    assert len(again.trials) == 4 and again.num_resumed == 4 and again.stop_reason == "done"
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join(lines[:-1]))          # killed before the end line
+    resumed = go(resume=True, max_trials=10)
+    assert Steps.calls == [0, 4] and resumed.num_resumed == 4
+    assert [t.trial_id for t in resumed.trials] == list(range(6))
+    assert [t.arch for t in resumed.trials] == [str(space.enumerate(k * 11)) for k in range(6)]
+    assert len(libnas.load_journal(journal).trials) == 6
