@@ -456,6 +456,14 @@ static int32_t b_sum(nas__graph_t *g, int32_t x)
     int32_t ins[3] = { a, b, x };
     return nas__graph_add_sum(g, 3, ins);
 }
+/* 24 channels: nChw16c padded to 32, where oneDNN 2.6's sum has only its reference kernel. */
+static int32_t b_sum24(nas__graph_t *g, int32_t x)
+{
+    x = nas__graph_add_conv(g, x, 16, 3, 1, 1, 1, false);   /* 16 channels in: blocked convs after it */
+    int32_t a = nas__graph_add_conv(g, x, 24, 3, 1, 1, 1, false), b = nas__graph_add_conv(g, x, 24, 1, 1, 1, 1, false);
+    int32_t ins[3] = { a, b, a };
+    return nas__graph_add_sum(g, 3, ins);
+}
 static int32_t b_concat(nas__graph_t *g, int32_t x)
 {
     int32_t a = nas__graph_add_conv(g, x, 2, 1, 1, 1, 1, false), b = nas__graph_add_relu(g, x);
@@ -489,6 +497,7 @@ static void test_join(void **state)
 {
     (void)state;
     CHECK("sum of conv, identity and input", 2, 3, 5, 4, b_sum);
+    CHECK_K("sum of padded blocked inputs", 2, 3, 5, 4, b_sum24, "sum: src");
     CHECK("concat", 2, 3, 4, 5, b_concat);
     CHECK("concat blocked", 2, 16, 4, 4, b_concat16);
     CHECK("crop", 2, 3, 6, 5, b_crop);
