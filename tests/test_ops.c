@@ -464,6 +464,16 @@ static int32_t b_sum24(nas__graph_t *g, int32_t x)
     int32_t ins[3] = { a, b, a };
     return nas__graph_add_sum(g, 3, ins);
 }
+/* 8 channels from a 16-channel input (nChw16c, padded) and from an 8-channel one (channels-last, as
+ * narrow convolutions run): a sum of inputs in two layouts, reference-only in oneDNN 2.6. */
+static int32_t b_sum_mixed(nas__graph_t *g, int32_t x)
+{
+    x = nas__graph_add_conv(g, x, 16, 3, 1, 1, 1, false);
+    int32_t a = nas__graph_add_conv(g, x, 8, 3, 1, 1, 1, false);
+    int32_t b = nas__graph_add_conv(g, nas__graph_add_conv(g, x, 8, 1, 1, 1, 1, false), 8, 3, 1, 1, 1, false);
+    int32_t ins[2] = { a, b };
+    return nas__graph_add_sum(g, 2, ins);
+}
 static int32_t b_concat(nas__graph_t *g, int32_t x)
 {
     int32_t a = nas__graph_add_conv(g, x, 2, 1, 1, 1, 1, false), b = nas__graph_add_relu(g, x);
@@ -498,6 +508,7 @@ static void test_join(void **state)
     (void)state;
     CHECK("sum of conv, identity and input", 2, 3, 5, 4, b_sum);
     CHECK_K("sum of padded blocked inputs", 2, 3, 5, 4, b_sum24, "sum: src");
+    CHECK_K("sum of inputs in two layouts", 2, 3, 5, 4, b_sum_mixed, "sum: src");
     CHECK("concat", 2, 3, 4, 5, b_concat);
     CHECK("concat blocked", 2, 16, 4, 4, b_concat16);
     CHECK("crop", 2, 3, 6, 5, b_crop);

@@ -75,7 +75,9 @@ static void region_copy(const lay_t *dl, float *d, const int64_t doff[4], const 
 typedef struct sum_op {
     nas__op_t base;
     int32_t fwd;
-    bool own;                 /* inputs and output in one layout: summed here, buffers whole */
+    bool own;                 /* summed here over whole buffers in the output's layout */
+    int32_t fre[JOIN_MAX_IN]; /* own: reorder of input i into the output's layout, or -1 */
+    nas__tensor_t *tmp[JOIN_MAX_IN]; /* own: where that reorder writes */
     int32_t bwd[JOIN_MAX_IN]; /* reorder of the gradient into input i's layout, or -1: a copy */
 } sum_op_t;
 
@@ -90,8 +92,11 @@ static void sum_forward(nas__op_t *op, bool train)
     float *d = nas__tensor_data(op->dst);
     size_t count = nas__tensor_bytes(op->dst) / 4;
     nas__k_copy(d, nas__tensor_data(op->src[0]), count);
-    for (uint32_t i = 1; s->own && i < op->n_in; i++)
-        nas__k_add(d, nas__tensor_data(op->src[i]), count);
+    for (uint32_t i = 1; s->own && i < op->n_in; i++) {
+        if (s->fre[i] >= 0)
+            nas__prim_run(op->dev, &op->prim[s->fre[i]]);
+        nas__k_add(d, nas__tensor_data(s->fre[i] >= 0 ? s->tmp[i] : op->src[i]), count);
+    }
 }
 
 static void sum_backward(nas__op_t *op)
@@ -156,7 +161,7 @@ nas_status_t nas__op_sum_create(nas__op_t **out, nas__dev_t *dev, uint32_t n, na
     nas__op_t *op = &s->base;
     s->fwd = -1;
     for (uint32_t i = 0; i < JOIN_MAX_IN; i++)
-        s->bwd[i] = -1;
+        s->bwd[i] = s->fre[i] = -1;
     dnnl_memory_desc_t *mds = NULL;
     dnnl_primitive_attr_t attr = NULL;
     if ((st = nas__op_new_dst(op, &srcs[0]->md, err)) != NAS_OK)
@@ -173,15 +178,32 @@ nas_status_t nas__op_sum_create(nas__op_t **out, nas__dev_t *dev, uint32_t n, na
             st = nas__dnnl_fail(err, ds, "sum");
             goto fail;
         }
-        /* oneDNN 2.6 sums blocked layouts with padded channels (24, 40, 8 ... in nChw16c) on its
-         * reference kernel; with every input in the output's layout it is a plain add over whole
-         * buffers (the padding is zero in all of them, so it stays zero). */
-        bool same = true;
+        /* oneDNN 2.6 sums blocked layouts with padded channels (24, 40, 8 ... in nChw16c), and inputs
+         * in different layouts, on its reference kernel. In the output's layout the sum is a plain
+         * add over whole buffers (the padding is zero in all of them, so it stays zero); an input
+         * in another layout is reordered into it first (counted as an in-step reorder), as long
+         * as the op's primitives suffice (backward reorders of the gradients come on top). */
+        uint32_t other = 0;
         for (uint32_t i = 1; i < n; i++)
-            same = same && dnnl_memory_desc_equal(&srcs[i]->md, &srcs[0]->md);
-        if (same && strncmp(nas__pd_impl(pd), "ref", 3) == 0) {
+            other += !dnnl_memory_desc_equal(&srcs[i]->md, &srcs[0]->md);
+        if (strncmp(nas__pd_impl(pd), "ref", 3) == 0 && 2 * other <= OP_MAX_PRIMS - 1) {
             dnnl_primitive_desc_destroy(pd);
             s->own = true;
+            for (uint32_t i = 1; i < n && st == NAS_OK; i++) {
+                if (dnnl_memory_desc_equal(&srcs[i]->md, &srcs[0]->md))
+                    continue;
+                uint32_t idx;
+                if ((st = nas__op_new_buf(op, &srcs[0]->md, &s->tmp[i], err)) == NAS_OK &&
+                    (st = nas__op_new_reorder(op, &srcs[i]->md, &srcs[0]->md, &idx, err)) == NAS_OK) {
+                    s->fre[i] = (int32_t)idx;
+                    nas__prim_reset_args(&op->prim[idx]);
+                    nas__prim_arg(&op->prim[idx], DNNL_ARG_FROM, srcs[i]);
+                    nas__prim_arg(&op->prim[idx], DNNL_ARG_TO, s->tmp[i]);
+                    op->reorders++;
+                }
+            }
+            if (st != NAS_OK)
+                goto fail;
             nas__free(dev->ctx, mds);
             dnnl_primitive_attr_destroy(attr);
             *out = op;
