@@ -384,11 +384,15 @@ def _check_class(cls, base, kind):
         raise TypeError("%s.description must be a string" % cls.__name__)
 
 
-def _new(cls, view, view_attr, params_ptr):
+def _new(cls, view, view_attr, params_ptr, state):
+    """Make the plugin instance (its view set before __init__ runs), keep it under a fresh id and
+    hand that id to the library as the state."""
     obj = cls.__new__(cls)
     setattr(obj, view_attr, view)
     obj.__init__(view, PluginParams(params_ptr))
-    return obj
+    sid = next(_ids)
+    _instances[sid] = (obj, view)
+    state[0] = sid
 
 
 def register_strategy(context, cls):
@@ -405,10 +409,7 @@ def register_strategy(context, cls):
         try:
             view = SearcherView(self, _live(ctx_ref))
             lib.nas_searcher_set_finite(self, bool(cls.finite))
-            obj = _new(cls, view, "searcher", params)
-            sid = next(_ids)
-            _instances[sid] = (obj, view)
-            state[0] = sid
+            _new(cls, view, "searcher", params, state)
             return _capi.NAS_OK
         except BaseException as e:  # noqa: B902
             return _fail(set_err, self, label, "__init__", e)
@@ -520,10 +521,7 @@ def register_evaluator(context, cls):
     def create(self, params, state):
         try:
             view = EvaluatorView(self, _live(ctx_ref))
-            obj = _new(cls, view, "evaluator", params)
-            sid = next(_ids)
-            _instances[sid] = (obj, view)
-            state[0] = sid
+            _new(cls, view, "evaluator", params, state)
             return _capi.NAS_OK
         except BaseException as e:  # noqa: B902
             return _fail(set_err, self, label, "__init__", e)

@@ -174,7 +174,30 @@ class Candidate:
     fidelity: float = 0.0
 
 
-class Searcher(Handle):
+class _OnSpace(Handle):
+    """A handle made on a space by registered name with parameters (searchers, evaluators)."""
+
+    def _create(self, space, params, create):
+        """create(out, params) is the C create call; failures raise with the context's message."""
+        if not isinstance(space, Space):
+            raise TypeError("space must be a libnas.Space, not %s" % type(space).__name__)
+        ctx = space.context
+        p, owned = _params(params, ctx)
+        _register_space(space)
+        ptr = ctypes.c_void_p()
+        try:
+            _take()
+            _checked(create(ctypes.byref(ptr), p), ctx.errmsg)
+        finally:
+            if owned:
+                p.close()
+        Handle.__init__(self, ptr.value, space)
+        self.space = space
+        self.context = ctx
+        self._res = None
+
+
+class Searcher(_OnSpace):
     """A search strategy over a space, created by registered name (built-in or a Python strategy,
     see plugins.py): "random", "evolution", "grid", ...; ctx.searchers() lists them.
 
@@ -186,29 +209,14 @@ class Searcher(Handle):
     _destroy = lib.nas_searcher_destroy
 
     def __init__(self, space, name, params=None, seed=0, objectives=None, constraints=None):
-        if not isinstance(space, Space):
-            raise TypeError("space must be a libnas.Space, not %s" % type(space).__name__)
-        ctx = space.context
         opts = _capi.nas_searcher_opts_t()   # NAS_SEARCHER_OPTS_INIT: all zero but struct_size
         opts.struct_size = ctypes.sizeof(opts)
         opts.seed = _count(seed, "seed")
         opts.objectives = to_bytes(_joined(objectives, "objectives"), "objectives")
         opts.constraints = to_bytes(_joined(constraints, "constraints"), "constraints")
-        p, owned = _params(params, ctx)
-        _register_space(space)
-        ptr = ctypes.c_void_p()
-        try:
-            _take()
-            st = lib.nas_searcher_create(ctypes.byref(ptr), space, to_bytes(name, "searcher name"), p,
-                                         ctypes.byref(opts))
-            _checked(st, ctx.errmsg)
-        finally:
-            if owned:
-                p.close()
-        super().__init__(ptr.value, space)
-        self.space = space
-        self.context = ctx
-        self._res = None
+        cname = to_bytes(name, "searcher name")
+        self._create(space, params,
+                     lambda out, p: lib.nas_searcher_create(out, space, cname, p, ctypes.byref(opts)))
 
     def errmsg(self):
         return to_str(lib.nas_searcher_errmsg(self)) if self._ptr else ""
@@ -321,30 +329,15 @@ class Searcher(Handle):
 # Evaluators
 
 
-class Evaluator(Handle):
+class Evaluator(_OnSpace):
     """Measures candidates, created by registered name: "table" (params path, key_column,
     cost_column), "train", or an evaluator written in Python (plugins.py)."""
 
     _destroy = lib.nas_evaluator_destroy
 
     def __init__(self, space, name, params=None):
-        if not isinstance(space, Space):
-            raise TypeError("space must be a libnas.Space, not %s" % type(space).__name__)
-        ctx = space.context
-        p, owned = _params(params, ctx)
-        _register_space(space)
-        ptr = ctypes.c_void_p()
-        try:
-            _take()
-            _checked(lib.nas_evaluator_create(ctypes.byref(ptr), space, to_bytes(name, "evaluator name"), p),
-                     ctx.errmsg)
-        finally:
-            if owned:
-                p.close()
-        super().__init__(ptr.value, space)
-        self.space = space
-        self.context = ctx
-        self._res = None
+        cname = to_bytes(name, "evaluator name")
+        self._create(space, params, lambda out, p: lib.nas_evaluator_create(out, space, cname, p))
 
     def errmsg(self):
         return to_str(lib.nas_evaluator_errmsg(self)) if self._ptr else ""
