@@ -575,15 +575,22 @@ static nas_status_t back_tell(nas_searcher_t *self, void *state, const nas_candi
     return st;
 }
 
+/* The NAS-Bench-201 fixture with the "backwards" strategy registered (f->searcher freed for the test's own). */
+static void backwards_fixture(fixture_t *f)
+{
+    nb201_fixture(f, "random", 1);
+    nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "backwards", "test", back_create, back_destroy,
+                                 back_ask, back_tell, NULL, NULL, NULL, NULL };
+    assert_int_equal(nas_context_register_searcher(f->ctx, &vt), NAS_OK);
+    nas_searcher_destroy(f->searcher);
+    f->searcher = NULL;
+}
+
 static void test_host_searcher_run(void **state)
 {
     (void)state;
     fixture_t f;
-    nb201_fixture(&f, "random", 1);
-    nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "backwards", "test", back_create, back_destroy,
-                                 back_ask, back_tell, NULL, NULL, NULL, NULL };
-    assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
-    nas_searcher_destroy(f.searcher);
+    backwards_fixture(&f);
     f.searcher = make_searcher(&f, "backwards", 1, "test_acc:max", "skip", "5");
     nas_run_opts_t o = NAS_RUN_OPTS_INIT;
     nas_run_t *run = NULL;
@@ -612,11 +619,7 @@ static void test_host_searcher_finite(void **state)
 {
     (void)state;
     fixture_t f;
-    nb201_fixture(&f, "random", 1);
-    nas_searcher_vtable_t vt = { NAS_PLUGIN_ABI_VERSION, sizeof vt, "backwards", "test", back_create, back_destroy,
-                                 back_ask, back_tell, NULL, NULL, NULL, NULL };
-    assert_int_equal(nas_context_register_searcher(f.ctx, &vt), NAS_OK);
-    nas_searcher_destroy(f.searcher);
+    backwards_fixture(&f);
     f.searcher = make_searcher(&f, "backwards", 1, "test_acc:max", "skip", "15585");
     assert_false(nas_searcher_is_finite(f.searcher));
     nas_searcher_destroy(f.searcher);
